@@ -1,0 +1,34 @@
+"""Evaluate one potential on the reference structures: energies, stress, forces against DFT.
+
+Inputs: structures (ASE trajectory). Params: overrides, params_file, element, code_version.
+Outputs: check (JSON). Wildcards: potential.
+"""
+
+from ase.io import read
+
+from ffdiff import Calculator, load_params
+from ffdiff.properties.summary import check_potential
+from ffdiff.workflow import configure_logging, write_json
+
+
+def run(wildcards, inputs, params, outputs) -> None:
+    start = {}
+    if params.params_file:
+        name, start = load_params(params.params_file, element=params.element)
+        if name != wildcards.potential:
+            raise ValueError(f"{params.params_file} holds {name} parameters, not {wildcards.potential}")
+    calc = Calculator(wildcards.potential, {**start, **params.overrides}, element=params.element)
+    structures = read(inputs.structures, index=":", format="traj")
+    result = {
+        "potential": wildcards.potential,
+        "params": {k: float(v) for k, v in calc.params.items()},
+        "ffdiff_version": params.code_version,
+        "structures": check_potential(calc, structures),
+    }
+    write_json(outputs.check, result)
+    logger.info("%s: %s", wildcards.potential, {k: v["energy_per_atom"] for k, v in result["structures"].items()})
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -1,0 +1,21 @@
+"""Gather the reference structures into an ASE trajectory (exact floats, DFT results attached).
+
+Inputs: unitcell, displacements, vasprun (list). Params: element. Outputs: structures.
+"""
+
+from ase.io import write
+
+from ffdiff.data import reference_structures
+from ffdiff.workflow import configure_logging
+
+
+def run(inputs, params, outputs) -> None:
+    structures = reference_structures(inputs.unitcell, inputs.displacements, list(inputs.vasprun),
+                                      element=params.element)
+    write(outputs.structures, structures, format="traj")
+    logger.info("wrote %d structures to %s", len(structures), outputs.structures)
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

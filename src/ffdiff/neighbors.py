@@ -1,0 +1,191 @@
+"""Periodic neighbour lists as padded edge and triplet lists.
+
+The list stores, for every ordered pair (i, j) closer than ``cutoff + skin``, the integer image shift
+``S`` with ``r_ij = position[j] - position[i] + S @ box``. Because the image is explicit, cells
+narrower than twice the cutoff (the 8-atom diamond cell) are handled exactly, and the energy stays a
+smooth function of both positions and box, which is what stress and elastic constants need.
+
+Three-body terms run over *triplets*: pairs of edges (e1, e2), e1 < e2, that share their centre
+atom. That is ~6 triplets per atom in diamond instead of the K² a dense ``[n, K, K]`` layout costs.
+
+Lists are built on the host (ASE's binned search, exact for any triclinic cell) and padded to a
+fixed capacity, so jitted energy functions do not recompile while counts fluctuate. Padded entries
+point at atom 0 with zero shift and are masked out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from ase.neighborlist import primitive_neighbor_list
+
+from ffdiff.exceptions import NeighborListOverflowError, StructureError
+
+logger = logging.getLogger(__name__)
+
+_PAD_QUANTUM = 32  # capacities are rounded up to this, so similar structures share a compilation
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class NeighborList:
+    """Edges and triplets of one configuration.
+
+    Attributes:
+        center: `[n_edges]` int32 index i of each ordered pair.
+        neighbor: `[n_edges]` int32 index j.
+        shift: `[n_edges, 3]` image shift S (whole numbers, stored as float) of j.
+        edge_mask: `[n_edges]` bool, False on padding.
+        triplets: `[n_triplets, 2]` int32 edge indices (e1, e2) sharing a centre, e1 < e2.
+        triplet_mask: `[n_triplets]` bool, False on padding.
+        reference_position: `[n_atoms, 3]` positions (Å) the list was built for.
+        cutoff: list radius in Å, skin included.
+        skin: part of ``cutoff`` that is buffer, in Å.
+        pbc: periodicity along each cell vector.
+        three_body: whether triplets were listed.
+    """
+
+    center: jax.Array
+    neighbor: jax.Array
+    shift: jax.Array
+    edge_mask: jax.Array
+    triplets: jax.Array
+    triplet_mask: jax.Array
+    reference_position: jax.Array
+    cutoff: float = dataclasses.field(metadata=dict(static=True))
+    skin: float = dataclasses.field(metadata=dict(static=True))
+    pbc: tuple[bool, bool, bool] = dataclasses.field(metadata=dict(static=True))
+    three_body: bool = dataclasses.field(metadata=dict(static=True))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of real (unpadded) ordered pairs."""
+        return int(np.sum(np.asarray(self.edge_mask)))
+
+    @property
+    def capacity(self) -> tuple[int, int]:
+        """Allocated (edges, triplets)."""
+        return int(self.center.shape[0]), int(self.triplets.shape[0])
+
+
+def _round_capacity(n: int, multiplier: float) -> int:
+    return max(_PAD_QUANTUM, _PAD_QUANTUM * math.ceil(n * multiplier / _PAD_QUANTUM))
+
+
+def _pair_triplets(center: np.ndarray, n_atoms: int) -> np.ndarray:
+    """All (e1, e2), e1 < e2, of edges sharing a centre; ``center`` must be sorted."""
+    counts = np.bincount(center, minlength=n_atoms)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    blocks = []
+    for n in np.unique(counts):
+        if n < 2:
+            continue
+        a, b = np.triu_indices(n, k=1)
+        first = starts[counts == n][:, None]
+        blocks.append(np.stack([(first + a).ravel(), (first + b).ravel()], axis=1))
+    if not blocks:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.concatenate(blocks)
+
+
+def _check_cell(box: np.ndarray, pbc: tuple[bool, bool, bool]) -> None:
+    if box.shape != (3, 3):
+        raise StructureError(f"expected a [3, 3] cell, got shape {box.shape}")
+    if any(pbc) and abs(np.linalg.det(box)) < 1e-12:
+        raise StructureError(f"periodic cell has zero volume: {box.tolist()}")
+
+
+def neighbor_list(
+    position,
+    box,
+    cutoff: float,
+    *,
+    skin: float = 0.0,
+    pbc: tuple[bool, bool, bool] = (True, True, True),
+    triplets: bool = True,
+    capacity: tuple[int, int] | None = None,
+    capacity_multiplier: float = 1.25,
+) -> NeighborList:
+    """Build a padded neighbour list on the host.
+
+    Args:
+        position: `[n_atoms, 3]` positions in Å; they need not lie inside the cell.
+        box: `[3, 3]` cell, lattice vectors as rows, in Å.
+        cutoff: interaction range in Å (> 0).
+        skin: extra range in Å, so the list stays valid while atoms move less than ``skin / 2``.
+        pbc: periodicity along each cell vector.
+        triplets: also list edge pairs for three-body terms.
+        capacity: (edges, triplets) to allocate; by default the counts found times
+            ``capacity_multiplier``, rounded up.
+        capacity_multiplier: head room when ``capacity`` is not given.
+
+    Raises:
+        NeighborListOverflowError: ``capacity`` is given and too small.
+        StructureError: the cell is degenerate, or ``cutoff`` is not positive.
+    """
+    position = np.asarray(position, dtype=np.float64)
+    box = np.asarray(box, dtype=np.float64)
+    pbc = tuple(bool(p) for p in np.broadcast_to(pbc, (3,)))
+    if not cutoff > 0 or skin < 0:
+        raise StructureError(f"expected cutoff > 0 Å and skin >= 0 Å, got cutoff={cutoff}, skin={skin}")
+    _check_cell(box, pbc)
+    radius = float(cutoff) + float(skin)
+    i, j, s = primitive_neighbor_list("ijS", pbc, box, position, radius, self_interaction=False)
+    order = np.argsort(i, kind="stable")
+    i, j, s = i[order], j[order], s[order]
+    trip = _pair_triplets(i, len(position)) if triplets else np.zeros((0, 2), dtype=np.int64)
+
+    if capacity is None:
+        capacity = (_round_capacity(len(i), capacity_multiplier),
+                    _round_capacity(len(trip), capacity_multiplier) if triplets else 1)
+    n_edge_cap, n_trip_cap = capacity
+    if len(i) > n_edge_cap or len(trip) > n_trip_cap:
+        raise NeighborListOverflowError(
+            f"neighbour list needs {len(i)} edges and {len(trip)} triplets, "
+            f"allocated {n_edge_cap} and {n_trip_cap}; re-allocate with capacity=None"
+        )
+    pad_e, pad_t = n_edge_cap - len(i), n_trip_cap - len(trip)
+    return NeighborList(
+        center=jnp.asarray(np.pad(i, (0, pad_e)), dtype=jnp.int32),
+        neighbor=jnp.asarray(np.pad(j, (0, pad_e)), dtype=jnp.int32),
+        shift=jnp.asarray(np.pad(s, ((0, pad_e), (0, 0))), dtype=position.dtype),
+        edge_mask=jnp.asarray(np.arange(n_edge_cap) < len(i)),
+        triplets=jnp.asarray(np.pad(trip, ((0, pad_t), (0, 0))), dtype=jnp.int32),
+        triplet_mask=jnp.asarray(np.arange(n_trip_cap) < len(trip)),
+        reference_position=jnp.asarray(position),
+        cutoff=radius,
+        skin=float(skin),
+        pbc=pbc,
+        three_body=triplets,
+    )
+
+
+def update(neighbors: NeighborList, position, box) -> NeighborList:
+    """Rebuild for new positions keeping the capacity (so compiled functions are reused).
+
+    Raises:
+        NeighborListOverflowError: the new configuration needs more room; call
+            :func:`neighbor_list` again to re-allocate.
+    """
+    return neighbor_list(
+        position, box, neighbors.cutoff - neighbors.skin, skin=neighbors.skin, pbc=neighbors.pbc,
+        triplets=neighbors.three_body,
+        capacity=neighbors.capacity,
+    )
+
+
+@jax.jit
+def needs_update(neighbors: NeighborList, position: jax.Array) -> jax.Array:
+    """True once some atom moved more than half the skin since the list was built."""
+    moved = jnp.sum((position - neighbors.reference_position) ** 2, axis=-1)
+    return jnp.max(moved) > (0.5 * neighbors.skin) ** 2
+
+
+def edge_vectors(position: jax.Array, box: jax.Array, neighbors: NeighborList) -> jax.Array:
+    """`[n_edges, 3]` vectors r_j - r_i + S @ box in Å (zero on padding)."""
+    return position[neighbors.neighbor] - position[neighbors.center] + neighbors.shift @ box

@@ -1,0 +1,17 @@
+"""Interatomic potentials as pure JAX energy functions of an explicit parameter pytree."""
+
+from ffdiff.potentials import edip, stillinger_weber
+from ffdiff.potentials.io import load_params, read_lammps, save_params, write_lammps
+from ffdiff.potentials.registry import POTENTIALS, Potential, get_potential
+
+__all__ = [
+    "POTENTIALS",
+    "Potential",
+    "edip",
+    "get_potential",
+    "load_params",
+    "read_lammps",
+    "save_params",
+    "stillinger_weber",
+    "write_lammps",
+]

@@ -1,0 +1,113 @@
+"""Parameter files: LAMMPS ``Si.sw`` / ``Si.edip`` and ffdiff's JSON.
+
+LAMMPS files hold entries of whitespace-separated words (element1 element2 element3, then the
+numbers) that may span lines; ``#`` starts a comment. Floats are written with ``repr`` so a
+write/read round trip returns the identical values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from ffdiff.exceptions import ParameterFileError
+from ffdiff.potentials.registry import POTENTIALS, get_potential
+
+# Column order of each LAMMPS format after the three element names.
+LAMMPS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sw": ("epsilon", "sigma", "a", "lam", "gamma", "cos_theta0", "A", "B", "p", "q", "tol"),
+    "edip": ("A", "B", "a", "c", "alpha", "beta", "eta", "gamma", "lam", "mu", "rho", "sigma",
+             "Q0", "u1", "u2", "u3", "u4"),
+}
+_SUFFIX_STYLE = {".sw": "sw", ".edip": "edip"}
+JSON_FORMAT = "ffdiff-params/1"
+
+
+def _words(path: Path) -> list[str]:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParameterFileError(f"cannot read parameter file {path}: {err}") from err
+    return [w for line in text.splitlines() for w in line.split("#", 1)[0].split()]
+
+
+def _entries(words: list[str], style: str, path: Path) -> list[list[str]]:
+    width = 3 + len(LAMMPS_COLUMNS[style])
+    if not words or len(words) % width:
+        raise ParameterFileError(
+            f"{path}: a {style} file holds entries of {width} words; found {len(words)} words"
+        )
+    return [words[k:k + width] for k in range(0, len(words), width)]
+
+
+def _guess_style(path: Path, words: list[str]) -> str:
+    if path.suffix in _SUFFIX_STYLE:
+        return _SUFFIX_STYLE[path.suffix]
+    fits = [s for s, cols in LAMMPS_COLUMNS.items() if words and len(words) % (3 + len(cols)) == 0]
+    if len(fits) != 1:
+        raise ParameterFileError(
+            f"{path}: cannot tell sw from edip by its name or its {len(words)} words; pass style="
+        )
+    return fits[0]
+
+
+def read_lammps(path, style: str | None = None, element: str = "Si") -> tuple[str, dict[str, float]]:
+    """Read the single-element entry ``element element element`` of a LAMMPS parameter file.
+
+    Args:
+        path: the file (``.sw`` or ``.edip``, or give ``style``).
+        style: ``"sw"`` or ``"edip"``; guessed from the suffix or the entry width if None.
+        element: element whose ``X X X`` entry is read.
+
+    Returns:
+        (potential name, parameters); the SW tolerance column ``tol`` is dropped.
+    """
+    path = Path(path)
+    words = _words(path)
+    style = style or _guess_style(path, words)
+    if style not in LAMMPS_COLUMNS:
+        raise ParameterFileError(f"unknown LAMMPS style {style!r}; expected one of {sorted(LAMMPS_COLUMNS)}")
+    for entry in _entries(words, style, path):
+        if entry[:3] == [element] * 3:
+            try:
+                values = [float(w) for w in entry[3:]]
+            except ValueError as err:
+                raise ParameterFileError(f"{path}: entry {' '.join(entry[:3])}: {err}") from err
+            params = dict(zip(LAMMPS_COLUMNS[style], values, strict=True))
+            params.pop("tol", None)
+            return style, params
+    raise ParameterFileError(f"{path}: no '{element} {element} {element}' entry")
+
+
+def write_lammps(path, name: str, params: Mapping[str, float], element: str = "Si") -> None:
+    """Write one ``element element element`` entry in LAMMPS format (metal units)."""
+    potential = get_potential(name)
+    full = {**potential.default_params, **{k: float(v) for k, v in params.items()}, "tol": 0.0}
+    columns = LAMMPS_COLUMNS[potential.lammps_style]
+    numbers = " ".join(repr(float(full[c])) for c in columns)
+    header = f"# {name} parameters written by ffdiff; columns: {' '.join(columns)}\n"
+    Path(path).write_text(f"{header}{element} {element} {element} {numbers}\n")
+
+
+def save_params(path, name: str, params: Mapping[str, float]) -> None:
+    """Write parameters as ffdiff JSON: ``{"format", "potential", "params"}``."""
+    get_potential(name)
+    doc = {"format": JSON_FORMAT, "potential": name, "params": {k: float(v) for k, v in params.items()}}
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def load_params(path, element: str = "Si") -> tuple[str, dict[str, float]]:
+    """Read any supported parameter file; returns (potential name, parameters)."""
+    path = Path(path)
+    if path.suffix != ".json":
+        return read_lammps(path, element=element)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ParameterFileError(f"cannot read parameter file {path}: {err}") from err
+    if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT or doc.get("potential") not in POTENTIALS:
+        raise ParameterFileError(
+            f"{path}: expected JSON with format={JSON_FORMAT!r} and potential in {sorted(POTENTIALS)}"
+        )
+    return doc["potential"], {k: float(v) for k, v in doc["params"].items()}

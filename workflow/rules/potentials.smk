@@ -1,0 +1,39 @@
+"""Potentials stage: every classical potential evaluated on the reference structures."""
+
+
+rule check_potential:
+    input:
+        structures="resources/reference/structures.traj",
+    output:
+        check="results/potentials/{potential}/check.json",
+    log:
+        "logs/check_potential/{potential}.log",
+    benchmark:
+        "results/benchmarks/check_potential/{potential}.tsv"
+    params:
+        overrides=lambda wildcards: config["potentials"][wildcards.potential]["params"],
+        params_file=lambda wildcards: config["potentials"][wildcards.potential]["params_file"],
+        element=cfg("reference", "element"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Evaluating {wildcards.potential} on the reference structures"
+    script:
+        "../../scripts/check_potential.py"
+
+
+rule potentials_table:
+    input:
+        checks=expand("results/potentials/{potential}/check.json", potential=POTENTIALS),
+    output:
+        csv="results/tables/potentials_check.csv",
+        markdown="results/tables/potentials_check.md",
+    log:
+        "logs/potentials_table.log",
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Tabulating the potentials' checks against the DFT reference"
+    script:
+        "../../scripts/potentials_table.py"

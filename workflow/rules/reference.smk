@@ -1,0 +1,68 @@
+"""Reference stage: obtain DFT data into resources/reference/ under fixed names."""
+
+
+if config["reference"]["source"] == "phonopy_example":
+
+    rule download_phonopy_sdist:
+        output:
+            tarball="resources/downloads/phonopy-{version}.tar.gz",
+        log:
+            "logs/download_phonopy_sdist/{version}.log",
+        conda:
+            "../envs/ffdiff.yaml"
+        message:
+            "Fetching phonopy {wildcards.version}'s source distribution (ships VASP Si data)"
+        script:
+            "../../scripts/download_phonopy_sdist.py"
+
+    rule extract_phonopy_example:
+        input:
+            tarball=f"resources/downloads/phonopy-{cfg('reference', 'phonopy_example', 'version')}.tar.gz",
+        output:
+            **get_reference_files(),
+        log:
+            "logs/extract_phonopy_example.log",
+        params:
+            sha256=cfg("reference", "phonopy_example", "sha256"),
+            example=cfg("reference", "phonopy_example", "example"),
+        conda:
+            "../envs/ffdiff.yaml"
+        message:
+            "Extracting {params.example} (VASP PBE, diamond Si) from {input.tarball}"
+        script:
+            "../../scripts/extract_phonopy_example.py"
+
+else:
+
+    rule copy_local_reference:
+        input:
+            unitcell=cfg("reference", "local", "unitcell"),
+            displacements=cfg("reference", "local", "displacements"),
+            vasprun=cfg("reference", "local", "vasprun"),
+        output:
+            **get_reference_files(),
+        log:
+            "logs/copy_local_reference.log",
+        conda:
+            "../envs/ffdiff.yaml"
+        message:
+            "Copying your VASP reference files into resources/reference/"
+        script:
+            "../../scripts/copy_local_reference.py"
+
+
+rule reference_structures:
+    input:
+        **get_reference_files(),
+    output:
+        structures="resources/reference/structures.traj",
+    log:
+        "logs/reference_structures.log",
+    params:
+        element=cfg("reference", "element"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Reading the reference unit cell, supercell and DFT displaced supercells"
+    script:
+        "../../scripts/reference_structures.py"
