@@ -18,6 +18,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"
+include: "workflow/rules/fits.smk"
 
 
 rule all:

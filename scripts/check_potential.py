@@ -1,23 +1,20 @@
 """Evaluate one potential on the reference structures: energies, stress, forces against DFT.
 
-Inputs: structures (ASE trajectory). Params: overrides, params_file, element, code_version.
+Inputs: structures (ASE trajectory), params_file (optional). Params: overrides, element, code_version.
 Outputs: check (JSON). Wildcards: potential.
 """
 
 from ase.io import read
 
-from ffdiff import Calculator, load_params
+from ffdiff import Calculator
+from ffdiff.potentials import starting_params
 from ffdiff.properties.summary import check_potential
 from ffdiff.workflow import configure_logging, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:
-    start = {}
-    if params.params_file:
-        name, start = load_params(params.params_file, element=params.element)
-        if name != wildcards.potential:
-            raise ValueError(f"{params.params_file} holds {name} parameters, not {wildcards.potential}")
-    calc = Calculator(wildcards.potential, {**start, **params.overrides}, element=params.element)
+    start = starting_params(wildcards.potential, inputs.get("params_file"), params.overrides, params.element)
+    calc = Calculator(wildcards.potential, start, element=params.element)
     structures = read(inputs.structures, index=":", format="traj")
     result = {
         "potential": wildcards.potential,

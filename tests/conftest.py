@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
 
 from ffdiff import get_potential
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def diamond(a: float = 5.431, repeat: int = 1) -> Atoms:
@@ -57,3 +61,35 @@ def structures() -> dict[str, Atoms]:
     out["liquid64"] = _md("sw", [(3000.0, 3000.0, 4000)], seed=4928)
     out["amorphous64"] = _md("edip", [(3000.0, 3000.0, 3000), (3000.0, 300.0, 6000)], seed=1307)
     return out
+
+
+@pytest.fixture(scope="session")
+def vasp_reference(tmp_path_factory) -> dict:
+    """phonopy's VASP Si example (downloaded once per session from the package index)."""
+    import yaml
+
+    from ffdiff.data import download_sdist, extract_members
+
+    config = yaml.safe_load(open(ROOT / "config/config.yaml"))["reference"]["phonopy_example"]
+    folder = tmp_path_factory.mktemp("vasp")
+    tarball = download_sdist("phonopy", config["version"], folder / "downloads")
+    files = {"unitcell": folder / "POSCAR-unitcell", "displacements": folder / "displacements.yaml",
+             "vasprun": folder / "vasprun-001.xml"}
+    example = config["example"]
+    extract_members(tarball, {f"{example}/POSCAR-unitcell": files["unitcell"],
+                              f"{example}/disp.yaml": files["displacements"],
+                              f"{example}/vasprun.xml": files["vasprun"]}, sha256=config["sha256"])
+    return files
+
+
+@pytest.fixture(scope="session")
+def dft_phonon(vasp_reference):
+    """phonopy object with the DFT force constants of the 64-atom supercell."""
+    from ase.io import read
+
+    from ffdiff.data.phonopy import phonopy_from_displacements, read_displacements
+    from ffdiff.data.vasp import read_vasprun
+
+    supercell, dataset = read_displacements(vasp_reference["displacements"])
+    forces = [read_vasprun(vasp_reference["vasprun"]).get_forces()]
+    return phonopy_from_displacements(read(vasp_reference["unitcell"]), supercell, dataset, forces)

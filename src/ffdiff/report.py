@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
@@ -29,9 +31,62 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
 
     def cell(value) -> str:
         if isinstance(value, float):
-            return f"{value:.{digits}f}"
+            return "" if math.isnan(value) else f"{value:.{digits}f}"
         return "" if value is None else str(value)
 
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def fit_table(fits_docs: list[dict]) -> pd.DataFrame:
+    """Rows per (potential, convention, optimizer, start), plus each potential's ``original`` row.
+
+    C44 is always in the standard convention; ``convention`` says which one the loss used.
+    Frequency columns (THz, highest branch at Γ, X, L) appear for force-constant fits, with the
+    DFT values alongside as ``*_dft``.
+    """
+    rows = []
+    for doc in fits_docs:
+        convention = "paper" if doc["objective"] == "elastic_paper" else "standard"
+        base = {"potential": doc["potential"], "objective": doc["objective"], "convention": convention}
+        dft = {f"{k}_dft": v for k, v in doc["reference"].items() if k.startswith("nu_")}
+        orig = doc["original"]
+        rows.append({**base, "optimizer": "original", "start": None,
+                     **{n: orig["params"][n] for n in doc["fitted"]}, **orig["properties"],
+                     "loss": orig["loss"], "n_iter": 0, "n_fev": 1, "converged": None, **dft})
+        for run in doc["runs"]:
+            rows.append({**base, "optimizer": run["method"], "start": run["start"],
+                         **dict(zip(doc["fitted"], run["x"], strict=True)), **run["properties"],
+                         "loss": run["loss"], "n_iter": run["n_iter"], "n_fev": run["n_fev"],
+                         "converged": run["converged"], **dft})
+    table = pd.DataFrame(rows)
+    lead = ["potential", "convention", "optimizer", "start"]
+    fitted = list(dict.fromkeys(n for doc in fits_docs for n in doc["fitted"]))
+    return table[lead + fitted + [c for c in table.columns if c not in lead + fitted]]
+
+
+def fit_summary(fits_docs: list[dict]) -> pd.DataFrame:
+    """Best fit per (potential, objective) beside the original parameters and DFT (C44 standard)."""
+    rows, seen = [], set()
+    for doc in fits_docs:
+        name = doc["potential"]
+        if name not in seen:
+            seen.add(name)
+            rows.append(_summary_row(name, "original", doc["original"]["params"], doc["fitted"],
+                                     doc["original"]["properties"]))
+        best = next(r for r in doc["runs"] if r["method"] == doc["best"]["method"]
+                    and r["start"] == doc["best"]["start"])
+        rows.append(_summary_row(name, doc["objective"], doc["best"]["params"], doc["fitted"], best["properties"]))
+    if fits_docs:
+        rows.append(_summary_row("DFT", "reference", {}, [], fits_docs[0]["reference"]))
+    return pd.DataFrame(rows)
+
+
+def _summary_row(potential, fit, params, fitted, props) -> dict:
+    return {
+        "potential": potential, "fit": fit,
+        "parameters": ", ".join(f"{n} = {params[n]:.5f}" for n in fitted),
+        "C11 (GPa)": props["C11"], "C12 (GPa)": props["C12"], "C44 (GPa)": props["C44"],
+        "ν Γ optical (THz)": props.get("nu_max_Gamma"),
+    }

@@ -21,6 +21,7 @@ REFERENCE = "resources/reference/vasp"
 
 wildcard_constraints:
     potential="|".join(POTENTIALS),
+    objective="|".join(config["fits"]["objectives"]),
 
 
 def get_vasprun_count():
@@ -40,8 +41,65 @@ def get_reference_files():
     }
 
 
+def get_params_file(wildcards):
+    """The potential's starting parameter file, as a named input when config gives one."""
+    path = config["potentials"][wildcards.potential]["params_file"]
+    return {"params_file": path} if path else {}
+
+
+def potential_cfg(key):
+    """Provider of a per-potential config value (``potentials.<potential>.<key>``)."""
+    return lambda wildcards: config["potentials"][wildcards.potential][key]
+
+
+FIT_TABLES = {
+    "elastic_fit": ["elastic_standard", "elastic_paper"],
+    "phonon_fit": ["phonon"],
+    "multi_fit": ["multi"],
+}
+
+
+def get_fit_objectives(table):
+    return [o for o in FIT_TABLES[table] if o in config["fits"]["objectives"]]
+
+
+def get_fit_inputs(wildcards):
+    """Reference files of a fit: every fit reports both properties, whichever it optimises."""
+    return {
+        "elastic": "resources/reference/elastic.json",
+        "phonopy": "resources/reference/phonopy_params.yaml",
+    }
+
+
+def get_fit_tables():
+    return [
+        f"results/tables/{table}.csv" for table in FIT_TABLES if get_fit_objectives(table)
+    ]
+
+
+def get_fit_figures():
+    figures = []
+    for potential in POTENTIALS:
+        kinds = ["loss", "properties"]
+        if len(config["potentials"][potential]["fitted"]) == 2:
+            kinds.append("landscape")
+        figures += expand(
+            "results/figures/{kind}_{objective}_{potential}.{ext}",
+            kind=kinds,
+            objective=config["fits"]["objectives"],
+            potential=potential,
+            ext=["png", "pdf"],
+        )
+    return figures
+
+
 def get_final_output():
-    return ["results/tables/potentials_check.md"]
+    return [
+        "results/tables/potentials_check.md",
+        "results/tables/fit_summary.md",
+        *get_fit_tables(),
+        *get_fit_figures(),
+    ]
 
 
 CODE_VERSION = ffdiff.__version__

@@ -3,6 +3,7 @@
 
 rule check_potential:
     input:
+        unpack(get_params_file),
         structures="resources/reference/structures.traj",
     output:
         check="results/potentials/{potential}/check.json",
@@ -12,7 +13,6 @@ rule check_potential:
         "results/benchmarks/check_potential/{potential}.tsv"
     params:
         overrides=lambda wildcards: config["potentials"][wildcards.potential]["params"],
-        params_file=lambda wildcards: config["potentials"][wildcards.potential]["params_file"],
         element=cfg("reference", "element"),
         code_version=CODE_VERSION,
     conda:

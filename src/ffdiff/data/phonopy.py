@@ -41,3 +41,62 @@ def read_displacements(path) -> tuple[Atoms, list[dict]]:
         dataset, supercell = data["first_atoms"], _to_ase(cell)
     return supercell, [{"atom": int(d["number"]), "displacement": np.asarray(d["displacement"], float)}
                        for d in dataset]
+
+
+def supercell_matrix(unitcell: Atoms, supercell: Atoms) -> np.ndarray:
+    """Integer M with supercell.cell = M @ unitcell.cell (rows are lattice vectors)."""
+    m = np.asarray(supercell.cell) @ np.linalg.inv(np.asarray(unitcell.cell))
+    rounded = np.rint(m)
+    if np.abs(m - rounded).max() > 1e-6:
+        raise ValueError(f"supercell is not an integer multiple of the unit cell: M = {m.tolist()}")
+    return rounded.astype(int)
+
+
+def to_phonopy_atoms(atoms: Atoms):
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
+                        scaled_positions=atoms.get_scaled_positions())
+
+
+def phonopy_from_displacements(unitcell: Atoms, supercell: Atoms, dataset: list[dict],
+                               forces: list[np.ndarray]):
+    """A ``phonopy.Phonopy`` with force constants from finite-displacement forces (eV/Å).
+
+    The supercell is rebuilt by phonopy from the unit cell; its atom order is checked against the
+    displacement file's, so the force sets line up.
+    """
+    import warnings
+
+    import phonopy
+
+    with warnings.catch_warnings():  # "auto" resolving to the FCC primitive cell is what we want
+        warnings.filterwarnings("ignore", message="primitive_matrix defaulted")
+        phonon = phonopy.Phonopy(to_phonopy_atoms(unitcell),
+                                 supercell_matrix=supercell_matrix(unitcell, supercell), primitive_matrix="auto")
+    built = phonon.supercell.scaled_positions
+    if not np.allclose(built, supercell.get_scaled_positions(), atol=1e-6):
+        raise ValueError("the displacement file's supercell atom order differs from phonopy's")
+    phonon.dataset = {"natom": len(supercell), "first_atoms": [
+        {"number": d["atom"], "displacement": d["displacement"], "forces": f}
+        for d, f in zip(dataset, forces, strict=True)]}
+    phonon.produce_force_constants()
+    return phonon
+
+
+def load_phonopy(path):
+    """A ``phonopy.Phonopy`` with full `[n, n, 3, 3]` force constants from a ``phonopy_params.yaml``
+    (phonopy stores them compact, `[n_primitive, n, 3, 3]`)."""
+    import phonopy
+    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
+
+    try:
+        phonon = phonopy.load(path, log_level=0)
+    except Exception as err:  # phonopy raises several types on malformed files
+        raise ValueError(f"cannot read force constants from {path}: {err}") from err
+    fc = phonon.force_constants
+    if fc is None:
+        raise ValueError(f"{path} holds no force constants")
+    if fc.shape[0] != fc.shape[1]:
+        phonon.force_constants = compact_fc_to_full_fc(phonon.primitive, fc)
+    return phonon

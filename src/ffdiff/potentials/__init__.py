@@ -1,7 +1,7 @@
 """Interatomic potentials as pure JAX energy functions of an explicit parameter pytree."""
 
 from ffdiff.potentials import edip, stillinger_weber
-from ffdiff.potentials.io import load_params, read_lammps, save_params, write_lammps
+from ffdiff.potentials.io import load_params, read_lammps, save_params, starting_params, write_lammps
 from ffdiff.potentials.registry import POTENTIALS, Potential, get_potential
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "load_params",
     "read_lammps",
     "save_params",
+    "starting_params",
     "stillinger_weber",
     "write_lammps",
 ]

@@ -111,3 +111,18 @@ def load_params(path, element: str = "Si") -> tuple[str, dict[str, float]]:
             f"{path}: expected JSON with format={JSON_FORMAT!r} and potential in {sorted(POTENTIALS)}"
         )
     return doc["potential"], {k: float(v) for k, v in doc["params"].items()}
+
+
+def starting_params(name: str, params_file=None, overrides: Mapping[str, float] | None = None,
+                    element: str = "Si") -> dict[str, float]:
+    """Parameter overrides of a study's potential: a parameter file's values, then ``overrides``.
+
+    Raises:
+        ParameterFileError: the file holds another potential's parameters.
+    """
+    start: dict[str, float] = {}
+    if params_file:
+        found, start = load_params(params_file, element=element)
+        if found != name:
+            raise ParameterFileError(f"{params_file} holds {found} parameters, not {name}")
+    return {**start, **dict(overrides or {})}

@@ -24,6 +24,8 @@ class Potential:
         cutoff: interaction range in Å as a function of the parameters.
         three_body: whether the energy needs triplets in its neighbour list.
         lammps_style: ``pair_style`` whose parameter file format this potential reads and writes.
+        cutoff_params: parameters the interaction range depends on (a fit of any of them needs
+            neighbour lists with a skin).
     """
 
     name: str
@@ -32,6 +34,7 @@ class Potential:
     cutoff: CutoffFn
     three_body: bool = True
     lammps_style: str | None = None
+    cutoff_params: frozenset[str] = frozenset()
 
     def params(self, overrides: Mapping[str, float] | None = None) -> Params:
         """Defaults updated with ``overrides``, as float64 scalars.
@@ -52,9 +55,9 @@ class Potential:
 
 POTENTIALS: Mapping[str, Potential] = MappingProxyType({
     "sw": Potential("sw", stillinger_weber.energy, MappingProxyType(stillinger_weber.DEFAULT_PARAMS),
-                    stillinger_weber.cutoff, lammps_style="sw"),
+                    stillinger_weber.cutoff, lammps_style="sw", cutoff_params=frozenset({"a", "sigma"})),
     "edip": Potential("edip", edip.energy, MappingProxyType(edip.DEFAULT_PARAMS), edip.cutoff,
-                      lammps_style="edip"),
+                      lammps_style="edip", cutoff_params=frozenset({"a"})),
 })
 
 

@@ -1,0 +1,21 @@
+"""Best fit per potential and objective, with the originals and DFT, as the README's Markdown table.
+
+Inputs: fits (fits.json files). Outputs: markdown.
+"""
+
+import json
+from pathlib import Path
+
+from ffdiff.report import fit_summary, to_markdown
+from ffdiff.workflow import configure_logging
+
+
+def run(inputs, outputs) -> None:
+    table = fit_summary([json.loads(Path(p).read_text()) for p in inputs.fits])
+    Path(outputs.markdown).write_text(to_markdown(table, digits=3))
+    logger.info("\n%s", table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.output)  # noqa: F821

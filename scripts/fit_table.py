@@ -1,0 +1,21 @@
+"""One CSV per fit family: every (potential, convention, optimizer, start) and the originals.
+
+Inputs: fits (fits.json files). Outputs: csv.
+"""
+
+import json
+from pathlib import Path
+
+from ffdiff.report import fit_table
+from ffdiff.workflow import configure_logging
+
+
+def run(inputs, outputs) -> None:
+    table = fit_table([json.loads(Path(p).read_text()) for p in inputs.fits])
+    table.to_csv(outputs.csv, index=False)
+    logger.info("\n%s", table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.output)  # noqa: F821

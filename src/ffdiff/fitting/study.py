@@ -1,0 +1,230 @@
+"""The paper's fits assembled from reference data: objectives, multi-start runs, property rows.
+
+An *objective* is one of ``elastic_standard``, ``elastic_paper``, ``phonon`` (force constants) or
+``multi`` (weighted elastic + force constants).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from ase.build import bulk
+
+from ffdiff.fitting.objectives import (
+    frobenius,
+    init_elastic_loss,
+    init_force_constant_loss,
+    init_weighted_loss,
+)
+from ffdiff.fitting.optimize import FitResult, loss_grid, run_minimize, value_and_grad_fn
+from ffdiff.fitting.parameters import ParameterSpace
+from ffdiff.neighbors import neighbor_list
+from ffdiff.potentials import Potential, get_potential
+from ffdiff.properties.elastic import elastic_constants
+from ffdiff.properties.phonons import force_constants, frequencies_at, with_force_constants
+from ffdiff.typing import Params
+
+logger = logging.getLogger(__name__)
+
+OBJECTIVES = ("elastic_standard", "elastic_paper", "phonon", "multi")
+CUTOFF_SKIN = 0.5  # Å: list head room when a fit moves the cutoff (checked after every fit)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """Targets of the fits.
+
+    Attributes:
+        elastic: `[6, 6]` DFT stiffness in GPa (standard convention).
+        phonon: ``phonopy.Phonopy`` with DFT force constants (None if no force-constant fit).
+    """
+
+    elastic: np.ndarray
+    phonon: object | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """Structures a potential is evaluated on: 8-atom cell at ``a`` and phonopy's supercell.
+
+    Neighbour lists are built for the starting parameters with ``skin`` of head room: zero unless
+    the fit moves the cutoff, which keeps the triplet lists (and Hessians) ~20× smaller.
+    """
+
+    potential: Potential
+    lattice_constant: float
+    phonon: object | None
+    skin: float = 0.0
+
+    def crystal(self, params: Params):
+        atoms = bulk("Si", "diamond", a=self.lattice_constant, cubic=True)
+        nbrs = neighbor_list(atoms.positions, atoms.cell.array, self.potential.cutoff(params), skin=self.skin)
+        return jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array), nbrs
+
+    def supercell(self, params: Params):
+        cell = self.phonon.supercell
+        position, box = np.asarray(cell.positions), np.asarray(cell.cell)
+        nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
+        return jnp.asarray(position), jnp.asarray(box), nbrs
+
+
+def _skin_for(potential: Potential, fitted: Sequence[str]) -> float:
+    return CUTOFF_SKIN if set(fitted) & potential.cutoff_params else 0.0
+
+
+def _check_range(potential: Potential, start: Params, params: Params, skin: float) -> None:
+    """A fit that moved the cutoff beyond the lists' head room evaluated a truncated potential."""
+    if potential.cutoff(params) > potential.cutoff(start) + skin:
+        raise RuntimeError(
+            f"{potential.name} cutoff grew from {potential.cutoff(start):.4f} to {potential.cutoff(params):.4f} Å "
+            f"during the fit, beyond the neighbour-list skin of {skin} Å; constrain the fitted parameters"
+        )
+
+@functools.cache
+def _elastic_fn(potential: Potential):
+    return jax.jit(lambda p, x, b, n: elastic_constants(potential.energy, p, x, b, n)["relaxed"])
+
+
+@functools.cache
+def _force_constants_fn(potential: Potential):
+    return jax.jit(lambda p, x, b, n: force_constants(potential.energy, p, x, b, n))
+
+
+def build_loss(objective: str, geometry: Geometry, reference: Reference, params: Params,
+               weights: Mapping[str, float] | None = None):
+    """``loss(params)`` of one objective (see module docstring)."""
+    energy = geometry.potential.energy
+    if objective.startswith("elastic_"):
+        return init_elastic_loss(energy, *geometry.crystal(params), reference.elastic,
+                                 convention=objective.removeprefix("elastic_"))
+    fc_loss = init_force_constant_loss(energy, *geometry.supercell(params), reference.phonon.force_constants)
+    if objective == "phonon":
+        return fc_loss
+    if objective == "multi":
+        el_loss = init_elastic_loss(energy, *geometry.crystal(params), reference.elastic)
+        return init_weighted_loss({"elastic": el_loss, "force_constants": fc_loss}, dict(weights or {}))
+    raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+
+
+def run_fits(loss_fn, space: ParameterSpace, optimizers: Sequence[str], starts: np.ndarray,
+             maxiter: int) -> list[tuple[int, FitResult]]:
+    """Every optimizer from every start; returns [(start index, result), ...]."""
+    value_and_grad = value_and_grad_fn(loss_fn, space)
+    return [(k, run_minimize(value_and_grad, space, start, method, maxiter=maxiter))
+            for k, start in enumerate(starts) for method in optimizers]
+
+
+def property_row(geometry: Geometry, reference: Reference, params: Params) -> dict:
+    """C11, C12, C44 (GPa, standard), elastic and force-constant losses, and phonon frequencies (THz)."""
+    c = np.asarray(_elastic_fn(geometry.potential)(params, *geometry.crystal(params)))
+    row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3],
+           "elastic_loss": float(frobenius(c, reference.elastic))}
+    if reference.phonon is not None:
+        fc = np.asarray(_force_constants_fn(geometry.potential)(params, *geometry.supercell(params)))
+        row["fc_loss"] = float(np.sqrt(np.sum((fc - reference.phonon.force_constants) ** 2)))
+        for point, freqs in frequencies_at(with_force_constants(reference.phonon, fc)).items():
+            row[f"nu_max_{point}"] = max(freqs)  # THz; at Γ the optical mode
+    return {k: float(v) for k, v in row.items()}
+
+
+def reference_row(reference: Reference) -> dict:
+    """The DFT reference as a property row."""
+    c = reference.elastic
+    row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3]}
+    if reference.phonon is not None:
+        for point, freqs in frequencies_at(reference.phonon).items():
+            row[f"nu_max_{point}"] = max(freqs)
+    return {k: float(v) for k, v in row.items()}
+
+
+def fit_potential(name: str, objective: str, reference: Reference, *, lattice_constant: float,
+                  fitted: Sequence[str], optimizers: Sequence[str], n_starts: int, seed: int,
+                  spread: float, maxiter: int, overrides: Mapping[str, float] | None = None,
+                  weights: Mapping[str, float] | None = None) -> dict:
+    """One potential fitted to one objective from every start with every optimizer.
+
+    Returns:
+        ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
+        property rows of the original set, of every run (with its iteration history) and of the
+        lowest-loss run.
+    """
+    potential = get_potential(name)
+    params0 = potential.params(overrides)
+    geometry = Geometry(potential, lattice_constant, reference.phonon, _skin_for(potential, fitted))
+    loss_fn = build_loss(objective, geometry, reference, params0, weights)
+    space = ParameterSpace(tuple(fitted), params0)
+    runs = []
+    for start, result in run_fits(loss_fn, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
+        params = space.unpack(jnp.asarray(result.x))
+        _check_range(potential, params0, params, geometry.skin)
+        runs.append({"start": start, **result.to_dict(), "properties": property_row(geometry, reference, params)})
+    best = min(runs, key=lambda r: r["loss"])
+    original_loss = float(loss_fn(params0))
+    return {
+        "potential": name, "objective": objective, "fitted": list(fitted),
+        "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
+                     "properties": property_row(geometry, reference, params0)},
+        "runs": runs,
+        "best": {"params": {k: float(v) for k, v in space.unpack(jnp.asarray(best["x"])).items()},
+                 "method": best["method"], "start": best["start"], "loss": best["loss"]},
+        "reference": reference_row(reference),
+    }
+
+
+def best_run(fits: dict) -> dict:
+    """The run of a :func:`fit_potential` result with the lowest loss."""
+    best = fits["best"]
+    return next(r for r in fits["runs"] if r["method"] == best["method"] and r["start"] == best["start"])
+
+
+def _geometry_and_space(fits: dict, reference: Reference, lattice_constant: float, overrides):
+    potential = get_potential(fits["potential"])
+    params0 = potential.params(overrides)
+    skin = _skin_for(potential, fits["fitted"])
+    return Geometry(potential, lattice_constant, reference.phonon, skin), ParameterSpace(tuple(fits["fitted"]), params0)
+
+
+def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float, points: int, margin: float,
+                   overrides: Mapping[str, float] | None = None,
+                   weights: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Loss on a ``points`` × ``points`` grid spanning every optimizer path, widened by ``margin``
+    (a fraction of the span on each side). Returns ``{"axis0", "axis1", "loss"}``."""
+    geometry, space = _geometry_and_space(fits, reference, lattice_constant, overrides)
+    loss_fn = build_loss(fits["objective"], geometry, reference, space.base, weights)
+    visited = np.array([[h[n] for n in space.names] for r in fits["runs"] for h in r["history"]])
+    lo, hi = visited.min(axis=0), visited.max(axis=0)
+    pad = margin * np.maximum(hi - lo, 0.05 * np.abs(hi))
+    axes = [np.linspace(lo[k] - pad[k], hi[k] + pad[k], points) for k in range(2)]
+    return {"axis0": axes[0], "axis1": axes[1], "loss": loss_grid(loss_fn, space, *axes)}
+
+
+def phonon_curves(fits: dict, phonon, *, lattice_constant: float, overrides=None) -> tuple[dict, dict]:
+    """Band structures and DOS of the original, the best fit and DFT (labels as keys)."""
+    from ffdiff.properties.phonons import band_structure, density_of_states
+
+    reference = Reference(np.zeros((6, 6)), phonon)
+    geometry, space = _geometry_and_space(fits, reference, lattice_constant, overrides)
+    sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
+    fc_fn = jax.jit(lambda p, x, b, n: force_constants(geometry.potential.energy, p, x, b, n))
+    phonons = {label: with_force_constants(phonon, fc_fn(p, *geometry.supercell(p))) for label, p in sets.items()}
+    phonons["DFT"] = phonon
+    return ({k: band_structure(ph) for k, ph in phonons.items()},
+            {k: density_of_states(ph) for k, ph in phonons.items()})
+
+
+def load_reference(elastic_json, phonopy_params=None) -> Reference:
+    """Reference from the reference stage's files (``elastic.json``, optional ``phonopy_params.yaml``)."""
+    import json
+    from pathlib import Path
+
+    from ffdiff.data.phonopy import load_phonopy
+
+    doc = json.loads(Path(elastic_json).read_text())
+    phonon = load_phonopy(phonopy_params) if phonopy_params else None
+    return Reference(np.asarray(doc["matrix_gpa"], dtype=float), phonon)

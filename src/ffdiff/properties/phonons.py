@@ -1,0 +1,74 @@
+"""Force constants by automatic differentiation, and phonon post-processing through phonopy."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from ffdiff.neighbors import NeighborList
+from ffdiff.typing import Array, EnergyFn, Params
+
+THZ_BAND_PATH_FCC = {  # Γ–X–K–Γ–L in the reciprocal basis of the FCC primitive cell
+    "labels": ["$\\Gamma$", "X", "K", "$\\Gamma$", "L"],
+    "points": [[0.0, 0.0, 0.0], [0.5, 0.0, 0.5], [0.375, 0.375, 0.75], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]],
+}
+HIGH_SYMMETRY = {"Gamma": [0.0, 0.0, 0.0], "X": [0.5, 0.0, 0.5], "L": [0.5, 0.5, 0.5]}
+
+
+def force_constants(energy_fn: EnergyFn, params: Params, position: Array, box: Array,
+                    neighbors: NeighborList) -> Array:
+    """`[n_atoms, n_atoms, 3, 3]` Hessian ∂²E/∂r_i∂r_j in eV/Å², atoms in the order given.
+
+    Pass phonopy's supercell (``phonon.supercell``) to get phonopy's ordering.
+    """
+    n = position.shape[0]
+    hessian = jax.hessian(lambda x: energy_fn(params, x.reshape(n, 3), box, neighbors))(position.ravel())
+    return hessian.reshape(n, 3, n, 3).transpose(0, 2, 1, 3)
+
+
+def with_force_constants(phonon, fc):
+    """A copy of a ``phonopy.Phonopy`` carrying other force constants (same cells)."""
+    import phonopy
+
+    out = phonopy.Phonopy(phonon.unitcell, supercell_matrix=phonon.supercell_matrix,
+                          primitive_matrix=phonon.primitive_matrix)
+    out.force_constants = np.asarray(fc)
+    return out
+
+
+def frequencies_at(phonon, qpoints: dict[str, list[float]] = HIGH_SYMMETRY) -> dict[str, list[float]]:
+    """Frequencies (THz, ascending) at named q-points of the primitive reciprocal basis."""
+    phonon.run_qpoints(list(qpoints.values()))
+    freqs = phonon.qpoints.frequencies
+    return {name: sorted(float(f) for f in row) for name, row in zip(qpoints, freqs, strict=True)}
+
+
+def band_structure(phonon, path=THZ_BAND_PATH_FCC, npoints: int = 51) -> dict:
+    """Dispersion along ``path``: distances, frequencies (THz) per segment, tick labels."""
+    from phonopy.phonon.band_structure import get_band_qpoints
+
+    points = np.asarray(path["points"])
+    bands = get_band_qpoints([points], npoints=npoints)
+    phonon.run_band_structure(bands, labels=path["labels"])
+    result = phonon.band_structure
+    return {"distances": [np.asarray(x).tolist() for x in result.distances],
+            "frequencies": [np.asarray(x).tolist() for x in result.frequencies],
+            "labels": path["labels"]}
+
+
+def density_of_states(phonon, mesh=(24, 24, 24), sigma: float = 0.1) -> dict:
+    """Total phonon DOS (states/THz per primitive cell) on a Γ-centred mesh with Gaussian smearing."""
+    phonon.run_mesh(list(mesh), is_gamma_center=True)
+    phonon.run_total_dos(sigma=sigma)
+    dos = phonon.total_dos
+    return {"frequency_points": np.asarray(dos.frequency_points).tolist(), "total_dos": np.asarray(dos.dos).tolist()}
+
+
+def thermal_properties(phonon, mesh=(24, 24, 24), t_min=0.0, t_max=1000.0, t_step=10.0) -> dict:
+    """Helmholtz free energy (kJ/mol), entropy and heat capacity (J/K/mol) against temperature (K)."""
+    phonon.run_mesh(list(mesh), is_gamma_center=True)
+    phonon.run_thermal_properties(t_min=t_min, t_max=t_max, t_step=t_step)
+    tp = phonon.thermal_properties
+    return {"temperatures": np.asarray(tp.temperatures).tolist(),
+            "free_energy": np.asarray(tp.free_energy).tolist(), "entropy": np.asarray(tp.entropy).tolist(),
+            "heat_capacity": np.asarray(tp.heat_capacity).tolist()}

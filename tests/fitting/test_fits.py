@@ -1,0 +1,104 @@
+"""The paper's fits: published optima, exact least-squares oracle, and loss gradients."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ffdiff import get_potential
+from ffdiff.data.elastic import cubic_reference
+from ffdiff.fitting import ParameterSpace, run_minimize, value_and_grad_fn
+from ffdiff.fitting.study import Geometry, Reference, build_loss, fit_potential, property_row
+from ffdiff.properties.phonons import force_constants
+
+DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa, the paper's DFT (standard C44)
+
+
+def _fit(name, objective, a, fitted, optimizers=("BFGS",), n_starts=1, reference=None):
+    return fit_potential(name, objective, reference or Reference(DFT), lattice_constant=a, fitted=fitted,
+                         optimizers=optimizers, n_starts=n_starts, seed=0, spread=0.2, maxiter=200)
+
+
+def test_elastic_fit_reproduces_the_paper():
+    """Tables 3-4 of Gangan et al. (paper convention: shear block doubled)."""
+    fits = _fit("sw", "elastic_paper", 5.431, ["epsilon", "lam"], ("BFGS", "CG", "Nelder-Mead"))
+    runs = {r["method"]: r for r in fits["runs"]}
+    eps, lam = runs["BFGS"]["x"]
+    assert eps == pytest.approx(1.93516, abs=2e-5) and lam == pytest.approx(33.7867, abs=2e-4)
+    props = runs["BFGS"]["properties"]
+    assert [props["C11"], props["C12"], props["C44"]] == pytest.approx([162.305, 54.616, 70.442], abs=0.01)
+    np.testing.assert_allclose(runs["CG"]["x"], runs["BFGS"]["x"], rtol=1e-5)
+    np.testing.assert_allclose(runs["Nelder-Mead"]["x"], runs["BFGS"]["x"], rtol=1e-4)
+    for method in ("BFGS", "CG"):
+        history = runs[method]["history"]
+        assert history[0]["loss"] > history[-1]["loss"] and history[-1]["grad_norm"] < 1e-4
+
+    edip = _fit("edip", "elastic_paper", 5.430, ["A", "lam"])["runs"][0]["x"]
+    assert edip == pytest.approx([7.19160, 1.45777], abs=2e-5)
+
+
+def test_standard_convention_optimum():
+    eps, lam = _fit("sw", "elastic_standard", 5.431, ["epsilon", "lam"])["runs"][0]["x"]
+    assert eps == pytest.approx(1.91476, abs=1e-4) and lam == pytest.approx(32.1317, abs=1e-3)
+
+
+def _hessian(potential, params, geometry):
+    return np.asarray(force_constants(potential.energy, params, *geometry.supercell(params)))
+
+
+@pytest.mark.parametrize(("name", "fitted"), [("sw", ("epsilon", "lam")), ("edip", ("A", "lam"))])
+def test_force_constant_fit_equals_least_squares(dft_phonon, name, fitted):
+    """SW: Φ = ε Φ2 + ελ Φ3; EDIP: Φ = A Φ_A + λ Φ_λ. The Frobenius fit is then linear least
+    squares with a unique optimum, computed here without any optimizer."""
+    potential = get_potential(name)
+    base = potential.params()
+    geometry = Geometry(potential, 5.431, dft_phonon)
+    first, second = fitted
+    one = {**base, first: 1.0, second: 0.0}
+    phi_1 = _hessian(potential, one, geometry)
+    phi_2 = _hessian(potential, {**one, second: 1.0}, geometry) - phi_1
+    (c1, c2), *_ = np.linalg.lstsq(np.stack([phi_1.ravel(), phi_2.ravel()], 1),
+                                   dft_phonon.force_constants.ravel(), rcond=None)
+    exact = [c1, c2 / c1] if name == "sw" else [c1, c2]
+
+    fits = _fit(name, "phonon", 5.431, list(fitted), reference=Reference(DFT, dft_phonon))
+    np.testing.assert_allclose(fits["runs"][0]["x"], exact, rtol=1e-6)
+    after = fits["runs"][0]["properties"]
+    before = fits["original"]["properties"]
+    assert before["fc_loss"] / after["fc_loss"] >= 5
+    dft_gamma = fits["reference"]["nu_max_Gamma"]
+    assert dft_gamma == pytest.approx(15.0987, abs=1e-3)  # THz, VASP PBE
+    assert abs(after["nu_max_Gamma"] - dft_gamma) < abs(before["nu_max_Gamma"] - dft_gamma)
+
+
+@pytest.mark.parametrize("objective", ["elastic_standard", "elastic_paper", "phonon", "multi"])
+def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
+    potential = get_potential("edip")
+    params = potential.params()
+    geometry = Geometry(potential, 5.430, dft_phonon)
+    loss = build_loss(objective, geometry, Reference(DFT, dft_phonon), params,
+                      {"elastic": 1.0, "force_constants": 0.5})
+    space = ParameterSpace(("A", "lam", "sigma"), params)
+    fn = jax.jit(lambda theta: loss(space.unpack(theta)))
+    theta = space.pack(params) * jnp.array([0.97, 1.02, 1.0])
+    grad = np.asarray(jax.grad(fn)(theta))
+    for k in range(3):
+        h = 1e-6 * float(abs(theta[k]))
+        step = jnp.zeros(3).at[k].set(h)
+        fd = float(fn(theta + step) - fn(theta - step)) / (2 * h)
+        assert grad[k] == pytest.approx(fd, rel=1e-6), (k, grad[k], fd)
+
+
+def test_property_row_of_original_sw(dft_phonon):
+    potential = get_potential("sw")
+    row = property_row(Geometry(potential, 5.431, dft_phonon), Reference(DFT, dft_phonon), potential.params())
+    assert row["C11"] == pytest.approx(151.4131, abs=1e-4)
+    assert row["nu_max_Gamma"] == pytest.approx(17.558, abs=2e-3)  # THz, at the DFT geometry
+
+
+def test_unknown_parameter_and_objective_are_refused():
+    with pytest.raises(KeyError, match="cannot fit"):
+        ParameterSpace(("epsilon", "kappa"), get_potential("sw").params())
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        space = ParameterSpace(("epsilon",), get_potential("sw").params())
+        run_minimize(value_and_grad_fn(lambda p: p["epsilon"] ** 2, space), space, [1.0], "Adam")

@@ -1,0 +1,191 @@
+"""Fits stage: SW and EDIP fitted to DFT elastic constants, force constants, and both."""
+
+
+rule elastic_reference:
+    output:
+        elastic="resources/reference/elastic.json",
+    log:
+        "logs/elastic_reference.log",
+    params:
+        c11=cfg("elastic", "reference", "C11"),
+        c12=cfg("elastic", "reference", "C12"),
+        c44=cfg("elastic", "reference", "C44"),
+        source=cfg("elastic", "reference", "source"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Writing the DFT elastic reference"
+    script:
+        "../../scripts/elastic_reference.py"
+
+
+rule dft_force_constants:
+    input:
+        **get_reference_files(),
+    output:
+        phonopy="resources/reference/phonopy_params.yaml",
+    log:
+        "logs/dft_force_constants.log",
+    params:
+        element=cfg("reference", "element"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "DFT force constants from the displaced-supercell forces (phonopy)"
+    script:
+        "../../scripts/dft_force_constants.py"
+
+
+rule fit:
+    input:
+        unpack(get_fit_inputs),
+        unpack(get_params_file),
+    output:
+        fits="results/fits/{objective}/{potential}/fits.json",
+        params="results/fits/{objective}/{potential}/params.json",
+        lammps="results/fits/{objective}/{potential}/Si.{potential}",
+    log:
+        "logs/fit/{objective}_{potential}.log",
+    benchmark:
+        "results/benchmarks/fit/{objective}_{potential}.tsv"
+    params:
+        fitted=potential_cfg("fitted"),
+        lattice_constant=potential_cfg("lattice_constant"),
+        overrides=potential_cfg("params"),
+        element=cfg("reference", "element"),
+        optimizers=cfg("fits", "optimizers"),
+        n_starts=cfg("fits", "n_starts"),
+        seed=cfg("fits", "seed"),
+        spread=cfg("fits", "start_spread"),
+        maxiter=cfg("fits", "maxiter"),
+        weights=lambda wildcards: (
+            config["fits"]["weights"] if wildcards.objective == "multi" else None
+        ),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Fitting {wildcards.potential} to {wildcards.objective}"
+    script:
+        "../../scripts/fit.py"
+
+
+rule fit_table:
+    input:
+        fits=lambda wildcards: expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            objective=get_fit_objectives(wildcards.table),
+            potential=POTENTIALS,
+        ),
+    output:
+        csv="results/tables/{table}.csv",
+    log:
+        "logs/fit_table/{table}.log",
+    wildcard_constraints:
+        table="|".join(FIT_TABLES),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Tabulating {wildcards.table}"
+    script:
+        "../../scripts/fit_table.py"
+
+
+rule landscape:
+    input:
+        unpack(get_fit_inputs),
+        unpack(get_params_file),
+        fits="results/fits/{objective}/{potential}/fits.json",
+    output:
+        grid="results/fits/{objective}/{potential}/landscape.npz",
+        figures=multiext("results/figures/landscape_{objective}_{potential}", ".png", ".pdf"),
+    log:
+        "logs/landscape/{objective}_{potential}.log",
+    benchmark:
+        "results/benchmarks/landscape/{objective}_{potential}.tsv"
+    params:
+        points=cfg("fits", "landscape", "points"),
+        margin=cfg("fits", "landscape", "margin"),
+        lattice_constant=potential_cfg("lattice_constant"),
+        overrides=potential_cfg("params"),
+        element=cfg("reference", "element"),
+        weights=lambda wildcards: (
+            config["fits"]["weights"] if wildcards.objective == "multi" else None
+        ),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Loss landscape of {wildcards.potential} for {wildcards.objective}"
+    script:
+        "../../scripts/landscape.py"
+
+
+rule plot_fit:
+    input:
+        unpack(get_fit_inputs),
+        unpack(get_params_file),
+        fits="results/fits/{objective}/{potential}/fits.json",
+    output:
+        loss=multiext("results/figures/loss_{objective}_{potential}", ".png", ".pdf"),
+        properties=multiext("results/figures/properties_{objective}_{potential}", ".png", ".pdf"),
+    log:
+        "logs/plot_fit/{objective}_{potential}.log",
+    params:
+        kind=lambda wildcards: (
+            "elastic" if wildcards.objective.startswith("elastic") else "phonon"
+        ),
+        lattice_constant=potential_cfg("lattice_constant"),
+        overrides=potential_cfg("params"),
+        element=cfg("reference", "element"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Figures of the {wildcards.objective} fit of {wildcards.potential}"
+    script:
+        "../../scripts/plot_fit.py"
+
+
+rule fits_elastic:
+    input:
+        expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            objective=get_fit_objectives("elastic_fit"),
+            potential=POTENTIALS,
+        ),
+
+
+rule fits_phonon:
+    input:
+        expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            objective=get_fit_objectives("phonon_fit"),
+            potential=POTENTIALS,
+        ),
+
+
+rule fits_multi:
+    input:
+        expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            objective=get_fit_objectives("multi_fit"),
+            potential=POTENTIALS,
+        ),
+
+
+rule fit_summary:
+    input:
+        fits=expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            potential=POTENTIALS,
+            objective=config["fits"]["objectives"],
+        ),
+    output:
+        markdown="results/tables/fit_summary.md",
+    log:
+        "logs/fit_summary.log",
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Summarising the best fits"
+    script:
+        "../../scripts/fit_summary.py"
