@@ -1,21 +1,29 @@
-"""DFT force constants from the finite-displacement VASP runs, through phonopy.
+"""DFT force constants of the supercell, through phonopy, from the displaced-supercell VASP runs or
+from a FORCE_SETS / FORCE_CONSTANTS file.
 
-Inputs: unitcell, displacements, vasprun (list). Params: element. Outputs: phonopy (phonopy_params.yaml).
+Inputs: unitcell, displacements, vasprun (list) or file. Params: element, origin.
+Outputs: phonopy (phonopy_params.yaml with force constants).
 """
 
 from ase.io import read
 
-from ffdiff.data.phonopy import phonopy_from_displacements, read_displacements
+from ffdiff.data import phonopy as ph
 from ffdiff.data.vasp import read_vasprun
 from ffdiff.workflow import configure_logging
 
 
 def run(inputs, params, outputs) -> None:
-    supercell, dataset = read_displacements(inputs.displacements)
-    forces = [read_vasprun(p, element=params.element).get_forces() for p in inputs.vasprun]
-    phonon = phonopy_from_displacements(read(inputs.unitcell, format="vasp"), supercell, dataset, forces)
+    supercell, dataset = ph.read_displacements(inputs.displacements)
+    unitcell = read(inputs.unitcell, format="vasp")
+    if params.origin == "force_sets":
+        phonon = ph.phonopy_from_force_sets(unitcell, supercell, inputs.file)
+    elif params.origin == "force_constants":
+        phonon = ph.phonopy_from_force_constants(unitcell, supercell, inputs.file)
+    else:
+        forces = [read_vasprun(p, element=params.element).get_forces() for p in inputs.vasprun]
+        phonon = ph.phonopy_from_displacements(unitcell, supercell, dataset, forces)
     phonon.save(outputs.phonopy, settings={"force_constants": True})
-    logger.info("force constants %s from %d displacement(s)", phonon.force_constants.shape, len(forces))
+    logger.info("force constants %s from %s", phonon.force_constants.shape, params.origin)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,23 @@
-"""Write the DFT elastic reference (typed in config) as a `[6, 6]` matrix with its source.
+"""Write the DFT elastic reference as a `[6, 6]` matrix (GPa, standard convention) with its source.
 
-Params: c11, c12, c44 (GPa, standard convention), source. Outputs: elastic (JSON).
+Inputs: outcar (when origin = outcar). Params: origin, c11, c12, c44, source. Outputs: elastic (JSON).
 """
 
 from ffdiff.data.elastic import cubic_reference
+from ffdiff.data.outcar import read_elastic_moduli
 from ffdiff.workflow import configure_logging, write_json
 
 
-def run(params, outputs) -> None:
-    matrix = cubic_reference(params.c11, params.c12, params.c44)
-    write_json(outputs.elastic, {"matrix_gpa": matrix, "convention": "standard", "source": params.source})
-    logger.info("elastic reference C11 %.4f C12 %.4f C44 %.4f GPa (%s)", params.c11, params.c12, params.c44,
-                params.source)
+def run(inputs, params, outputs) -> None:
+    if params.origin == "outcar":
+        matrix, source = read_elastic_moduli(inputs.outcar), f"VASP OUTCAR {inputs.outcar}"
+    else:
+        matrix, source = cubic_reference(params.c11, params.c12, params.c44), params.source
+    write_json(outputs.elastic, {"matrix_gpa": matrix, "convention": "standard", "source": source})
+    logger.info("elastic reference C11 %.4f C12 %.4f C44 %.4f GPa (%s)", matrix[0, 0], matrix[0, 1],
+                matrix[3, 3], source)
 
 
 if __name__ == "__main__":
     logger = configure_logging(snakemake)  # noqa: F821
-    run(snakemake.params, snakemake.output)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

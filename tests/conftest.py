@@ -48,7 +48,7 @@ CRYSTALS = {
 
 
 def _md(potential: str, schedule, seed: int) -> Atoms:
-    from lammps_runner import md_snapshot
+    from ffdiff.interop.lammps import md_snapshot
 
     params = {k: float(v) for k, v in get_potential(potential).params().items()}
     return md_snapshot(diamond(repeat=2), potential, params, schedule, seed)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from conftest import CRYSTALS
-from lammps_runner import evaluate
+from ffdiff.interop.lammps import evaluate
 
 from ffdiff import Calculator
 from ffdiff.units import EV_PER_A3_TO_GPA
@@ -51,3 +51,26 @@ def test_matches_lammps_10k_atoms(potential):
     assert abs(ours["energy"] - ref["energy"]) / len(atoms) <= 1e-8
     np.testing.assert_allclose(ours["forces"], ref["forces"], rtol=0, atol=1e-7)
     np.testing.assert_allclose(ours["stress"], ref["stress"], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("potential", "a"), [("sw", 5.431), ("edip", 5.430)])
+def test_elastic_constants_match_lammps(potential, a):
+    """ffdiff's AD elastic tensor against finite differences of LAMMPS energies (LAMMPS relaxing the
+    atoms for the relaxed C44)."""
+    import jax.numpy as jnp
+    from ase.build import bulk
+
+    from ffdiff import get_potential, neighbor_list
+    from ffdiff.interop.lammps import elastic_constants as lammps_constants
+    from ffdiff.properties.elastic import elastic_constants
+
+    pot = get_potential(potential)
+    params = pot.params()
+    atoms = bulk("Si", "diamond", a=a, cubic=True)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, pot.cutoff(params))
+    ours = elastic_constants(pot.energy, params, jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array), nbrs)
+    theirs = lammps_constants(potential, {k: float(v) for k, v in params.items()}, a)
+    assert float(ours["relaxed"][0, 0]) == pytest.approx(theirs["C11"], abs=0.01)
+    assert float(ours["relaxed"][0, 1]) == pytest.approx(theirs["C12"], abs=0.01)
+    assert float(ours["born"][3, 3]) == pytest.approx(theirs["C44_0"], abs=0.01)
+    assert float(ours["relaxed"][3, 3]) == pytest.approx(theirs["C44"], abs=0.01)

@@ -61,6 +61,10 @@ def test_fit_outputs(smoke_run):
     assert paper.epsilon.item() == pytest.approx(1.93516, abs=2e-5)
     lammps = (smoke_run / "results/fits/elastic_paper/sw/Si.sw").read_text()
     assert "Si Si Si 1.9351" in lammps
+    check = pd.read_csv(smoke_run / "results/tables/lammps_check.csv")
+    assert len(check) == 2 + 2 * 4  # originals and every fit
+    for quantity in ("C11", "C12", "C44_0", "C44"):
+        assert (check[f"{quantity}_ffdiff"] - check[f"{quantity}_lammps"]).abs().max() < 0.1
     for name in ("loss_multi_edip", "landscape_phonon_sw", "properties_phonon_sw", "properties_elastic_paper_edip"):
         assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 10_000
 
@@ -73,7 +77,8 @@ def test_changing_multi_weights_reruns_only_multi(smoke_run, tmp_path):
     plan = snakemake(smoke_run, "-n", config=path)
     jobs = re.findall(r"^Job \d+: (.+)$", plan, flags=re.MULTILINE)  # the rules' message lines
     assert sorted(j for j in jobs if j.startswith("Fitting")) == ["Fitting edip to multi", "Fitting sw to multi"]
-    assert all("multi" in j or j == "Summarising the best fits" for j in jobs), jobs
+    aggregates = {"Summarising the best fits", "Re-evaluating every fitted parameter set in LAMMPS"}
+    assert all("multi" in j or j in aggregates for j in jobs), jobs
 
 
 def test_local_vasp_source_gives_same_numbers(smoke_run, tmp_path):
@@ -111,3 +116,29 @@ def test_ci_runs_the_readme_commands():
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci/run").read_text()
     install = next(line for line in ci.splitlines() if "pip install" in line)
     assert install in readme and "\npytest\n" in readme and ci.rstrip().endswith("pytest")
+
+
+def test_force_constants_file_and_outcar_sources(smoke_run, tmp_path):
+    """The reference stage fed a FORCE_CONSTANTS file and an OUTCAR instead of vasprun + config."""
+    from phonopy.file_IO import write_FORCE_CONSTANTS
+
+    from ffdiff.data.phonopy import load_phonopy
+
+    reference = load_phonopy(smoke_run / "resources/reference/phonopy_params.yaml")
+    write_FORCE_CONSTANTS(reference.force_constants, filename=tmp_path / "FORCE_CONSTANTS")
+    outcar = tmp_path / "OUTCAR"
+    rows = ["XX 1500 600 600 0 0 0", "YY 600 1500 600 0 0 0", "ZZ 600 600 1500 0 0 0",
+            "XY 0 0 0 700 0 0", "YZ 0 0 0 0 700 0", "ZX 0 0 0 0 0 700"]
+    outcar.write_text(" TOTAL ELASTIC MODULI (kBar)\n Direction XX YY ZZ XY YZ ZX\n ---\n " + "\n ".join(rows) + "\n")
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    config["reference"]["phonons"] = {"from": "force_constants", "file": str(tmp_path / "FORCE_CONSTANTS")}
+    config["elastic"]["reference"] |= {"from": "outcar", "outcar": str(outcar)}
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(config))
+    work = tmp_path / "work"
+    snakemake(work, "resources/reference/phonopy_params.yaml", "resources/reference/elastic.json", config=path)
+    ours = load_phonopy(work / "resources/reference/phonopy_params.yaml")
+    assert abs(ours.force_constants - reference.force_constants).max() < 1e-12
+    elastic = json.loads((work / "resources/reference/elastic.json").read_text())
+    assert elastic["matrix_gpa"][0][0] == pytest.approx(150.0) and elastic["matrix_gpa"][3][3] == pytest.approx(70.0)
+    assert "OUTCAR" in elastic["source"]

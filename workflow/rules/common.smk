@@ -93,10 +93,25 @@ def get_fit_figures():
     return figures
 
 
+def get_phonon_inputs(wildcards):
+    """Inputs of the DFT force constants: the reference files, plus FORCE_SETS/FORCE_CONSTANTS."""
+    inputs = get_reference_files()
+    phonons = config["reference"]["phonons"]
+    if phonons["from"] != "vasprun":
+        inputs = {k: v for k, v in inputs.items() if k != "vasprun"} | {"file": phonons["file"]}
+    return inputs
+
+
+def get_elastic_inputs(wildcards):
+    reference = config["elastic"]["reference"]
+    return {"outcar": reference["outcar"]} if reference["from"] == "outcar" else {}
+
+
 def get_final_output():
     return [
         "results/tables/potentials_check.md",
         "results/tables/fit_summary.md",
+        "results/tables/lammps_check.csv",
         *get_fit_tables(),
         *get_fit_figures(),
     ]

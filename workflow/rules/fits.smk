@@ -2,6 +2,8 @@
 
 
 rule elastic_reference:
+    input:
+        unpack(get_elastic_inputs),
     output:
         elastic="resources/reference/elastic.json",
     log:
@@ -11,6 +13,7 @@ rule elastic_reference:
         c12=cfg("elastic", "reference", "C12"),
         c44=cfg("elastic", "reference", "C44"),
         source=cfg("elastic", "reference", "source"),
+        origin=cfg("elastic", "reference", "from"),
     conda:
         "../envs/ffdiff.yaml"
     message:
@@ -21,17 +24,18 @@ rule elastic_reference:
 
 rule dft_force_constants:
     input:
-        **get_reference_files(),
+        unpack(get_phonon_inputs),
     output:
         phonopy="resources/reference/phonopy_params.yaml",
     log:
         "logs/dft_force_constants.log",
     params:
         element=cfg("reference", "element"),
+        origin=cfg("reference", "phonons", "from"),
     conda:
         "../envs/ffdiff.yaml"
     message:
-        "DFT force constants from the displaced-supercell forces (phonopy)"
+        "DFT force constants from {params.origin} (phonopy)"
     script:
         "../../scripts/dft_force_constants.py"
 
@@ -189,3 +193,28 @@ rule fit_summary:
         "Summarising the best fits"
     script:
         "../../scripts/fit_summary.py"
+
+
+rule lammps_check:
+    input:
+        fits=expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            potential=POTENTIALS,
+            objective=config["fits"]["objectives"],
+        ),
+    output:
+        csv="results/tables/lammps_check.csv",
+    log:
+        "logs/lammps_check.log",
+    benchmark:
+        "results/benchmarks/lammps_check.tsv"
+    params:
+        lattice_constants={
+            name: config["potentials"][name]["lattice_constant"] for name in POTENTIALS
+        },
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Re-evaluating every fitted parameter set in LAMMPS"
+    script:
+        "../../scripts/lammps_check.py"

@@ -59,13 +59,8 @@ def to_phonopy_atoms(atoms: Atoms):
                         scaled_positions=atoms.get_scaled_positions())
 
 
-def phonopy_from_displacements(unitcell: Atoms, supercell: Atoms, dataset: list[dict],
-                               forces: list[np.ndarray]):
-    """A ``phonopy.Phonopy`` with force constants from finite-displacement forces (eV/Å).
-
-    The supercell is rebuilt by phonopy from the unit cell; its atom order is checked against the
-    displacement file's, so the force sets line up.
-    """
+def _phonopy(unitcell: Atoms, supercell: Atoms):
+    """An empty ``phonopy.Phonopy`` whose supercell is checked to be ``supercell``, atom by atom."""
     import warnings
 
     import phonopy
@@ -77,6 +72,17 @@ def phonopy_from_displacements(unitcell: Atoms, supercell: Atoms, dataset: list[
     built = phonon.supercell.scaled_positions
     if not np.allclose(built, supercell.get_scaled_positions(), atol=1e-6):
         raise ValueError("the displacement file's supercell atom order differs from phonopy's")
+    return phonon
+
+
+def phonopy_from_displacements(unitcell: Atoms, supercell: Atoms, dataset: list[dict],
+                               forces: list[np.ndarray]):
+    """A ``phonopy.Phonopy`` with force constants from finite-displacement forces (eV/Å).
+
+    The supercell is rebuilt by phonopy from the unit cell; its atom order is checked against the
+    displacement file's, so the force sets line up.
+    """
+    phonon = _phonopy(unitcell, supercell)
     phonon.dataset = {"natom": len(supercell), "first_atoms": [
         {"number": d["atom"], "displacement": d["displacement"], "forces": f}
         for d, f in zip(dataset, forces, strict=True)]}
@@ -99,4 +105,38 @@ def load_phonopy(path):
         raise ValueError(f"{path} holds no force constants")
     if fc.shape[0] != fc.shape[1]:
         phonon.force_constants = compact_fc_to_full_fc(phonon.primitive, fc)
+    return phonon
+
+
+def phonopy_from_force_sets(unitcell: Atoms, supercell: Atoms, path):
+    """Force constants from a phonopy ``FORCE_SETS`` file (displacements and forces of the supercell)."""
+    from phonopy.file_IO import parse_FORCE_SETS
+
+    try:
+        dataset = parse_FORCE_SETS(filename=path)
+    except Exception as err:  # phonopy raises several types on malformed files
+        raise ValueError(f"cannot read {path} as phonopy FORCE_SETS: {err}") from err
+    if dataset.get("natom") != len(supercell):
+        raise ValueError(f"{path}: {dataset.get('natom')} atoms, the supercell has {len(supercell)}")
+    phonon = _phonopy(unitcell, supercell)
+    phonon.dataset = dataset
+    phonon.produce_force_constants()
+    return phonon
+
+
+def phonopy_from_force_constants(unitcell: Atoms, supercell: Atoms, path):
+    """Force constants read from a phonopy ``FORCE_CONSTANTS`` file (full or compact)."""
+    from phonopy.file_IO import parse_FORCE_CONSTANTS
+    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
+
+    phonon = _phonopy(unitcell, supercell)
+    try:
+        fc = parse_FORCE_CONSTANTS(filename=path)
+    except Exception as err:
+        raise ValueError(f"cannot read {path} as phonopy FORCE_CONSTANTS: {err}") from err
+    n, n_prim = len(supercell), len(phonon.primitive)
+    if fc.shape[1] != n or fc.shape[0] not in (n, n_prim):
+        raise ValueError(f"{path}: force constants of shape {fc.shape[:2]}, expected ({n}, {n}) or ({n_prim}, {n}) "
+                         f"for the {n}-atom supercell")
+    phonon.force_constants = fc if fc.shape[0] == n else compact_fc_to_full_fc(phonon.primitive, fc)
     return phonon

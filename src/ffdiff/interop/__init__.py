@@ -1,0 +1,1 @@
+"""Bridges to other codes (LAMMPS) used as independent references."""
