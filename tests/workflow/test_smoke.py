@@ -65,6 +65,12 @@ def test_fit_outputs(smoke_run):
     assert len(check) == 2 + 2 * 4  # originals and every fit
     for quantity in ("C11", "C12", "C44_0", "C44"):
         assert (check[f"{quantity}_ffdiff"] - check[f"{quantity}_lammps"]).abs().max() < 0.1
+    phonons = json.loads((smoke_run / "results/fits/phonon/sw/phonons.json").read_text())
+    assert set(phonons) == {"original", "fitted", "DFT"}
+    assert phonons["DFT"]["frequencies"]["Gamma"][-1] == pytest.approx(15.0987, abs=1e-3)
+    thermal = phonons["DFT"]["thermal"]
+    cv_300 = thermal["heat_capacity"][thermal["temperatures"].index(300.0)]
+    assert 35 < cv_300 < 42  # J/K per mol of 2-atom primitive cells; experiment ≈ 2 × 19.8
     for name in ("loss_multi_edip", "landscape_phonon_sw", "properties_phonon_sw", "properties_elastic_paper_edip"):
         assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 10_000
 

@@ -71,6 +71,17 @@ def get_fit_inputs(wildcards):
     }
 
 
+PHONON_OBJECTIVES = ("phonon", "multi")
+
+
+def get_plot_inputs(wildcards):
+    """A fit's record, and for force-constant fits its phonon properties."""
+    inputs = {"fits": "results/fits/{objective}/{potential}/fits.json".format(**wildcards)}
+    if wildcards.objective in PHONON_OBJECTIVES:
+        inputs["phonons"] = "results/fits/{objective}/{potential}/phonons.json".format(**wildcards)
+    return inputs
+
+
 def get_fit_tables():
     return [
         f"results/tables/{table}.csv" for table in FIT_TABLES if get_fit_objectives(table)

@@ -124,23 +124,35 @@ rule landscape:
         "../../scripts/landscape.py"
 
 
-rule plot_fit:
+rule phonon_properties:
     input:
-        unpack(get_fit_inputs),
         unpack(get_params_file),
         fits="results/fits/{objective}/{potential}/fits.json",
+        phonopy="resources/reference/phonopy_params.yaml",
+    output:
+        phonons="results/fits/{objective}/{potential}/phonons.json",
+    log:
+        "logs/phonon_properties/{objective}_{potential}.log",
+    params:
+        lattice_constant=potential_cfg("lattice_constant"),
+        overrides=potential_cfg("params"),
+        element=cfg("reference", "element"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Phonon dispersion, DOS and thermal properties of the {wildcards.objective} fit of {wildcards.potential}"
+    script:
+        "../../scripts/phonon_properties.py"
+
+
+rule plot_fit:
+    input:
+        unpack(get_plot_inputs),
     output:
         loss=multiext("results/figures/loss_{objective}_{potential}", ".png", ".pdf"),
         properties=multiext("results/figures/properties_{objective}_{potential}", ".png", ".pdf"),
     log:
         "logs/plot_fit/{objective}_{potential}.log",
-    params:
-        kind=lambda wildcards: (
-            "elastic" if wildcards.objective.startswith("elastic") else "phonon"
-        ),
-        lattice_constant=potential_cfg("lattice_constant"),
-        overrides=potential_cfg("params"),
-        element=cfg("reference", "element"),
     conda:
         "../envs/ffdiff.yaml"
     message:

@@ -204,18 +204,20 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
     return {"axis0": axes[0], "axis1": axes[1], "loss": loss_grid(loss_fn, space, *axes)}
 
 
-def phonon_curves(fits: dict, phonon, *, lattice_constant: float, overrides=None) -> tuple[dict, dict]:
-    """Band structures and DOS of the original, the best fit and DFT (labels as keys)."""
-    from ffdiff.properties.phonons import band_structure, density_of_states
+def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=None) -> dict:
+    """Dispersion, DOS, thermal properties and high-symmetry frequencies of the original
+    parameters, the best fit and DFT, keyed by those labels."""
+    from ffdiff.properties.phonons import band_structure, density_of_states, thermal_properties
 
     reference = Reference(np.zeros((6, 6)), phonon)
     geometry, space = _geometry_and_space(fits, reference, lattice_constant, overrides)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
-    fc_fn = jax.jit(lambda p, x, b, n: force_constants(geometry.potential.energy, p, x, b, n))
+    fc_fn = _force_constants_fn(geometry.potential)
     phonons = {label: with_force_constants(phonon, fc_fn(p, *geometry.supercell(p))) for label, p in sets.items()}
     phonons["DFT"] = phonon
-    return ({k: band_structure(ph) for k, ph in phonons.items()},
-            {k: density_of_states(ph) for k, ph in phonons.items()})
+    return {label: {"bands": band_structure(ph), "dos": density_of_states(ph),
+                    "thermal": thermal_properties(ph), "frequencies": frequencies_at(ph)}
+            for label, ph in phonons.items()}
 
 
 def load_reference(elastic_json, phonopy_params=None) -> Reference:
