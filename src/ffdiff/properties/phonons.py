@@ -8,7 +8,7 @@ import numpy as np
 from ffdiff.neighbors import NeighborList
 from ffdiff.typing import Array, EnergyFn, Params
 
-THZ_BAND_PATH_FCC = {  # Γ–X–K–Γ–L in the reciprocal basis of the FCC primitive cell
+BAND_PATH_FCC = {  # Γ–X–K–Γ–L in the reciprocal basis of the FCC primitive cell
     "labels": ["$\\Gamma$", "X", "K", "$\\Gamma$", "L"],
     "points": [[0.0, 0.0, 0.0], [0.5, 0.0, 0.5], [0.375, 0.375, 0.75], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]],
 }
@@ -43,7 +43,7 @@ def frequencies_at(phonon, qpoints: dict[str, list[float]] = HIGH_SYMMETRY) -> d
     return {name: sorted(float(f) for f in row) for name, row in zip(qpoints, freqs, strict=True)}
 
 
-def band_structure(phonon, path=THZ_BAND_PATH_FCC, npoints: int = 51) -> dict:
+def band_structure(phonon, path=BAND_PATH_FCC, npoints: int = 51) -> dict:
     """Dispersion along ``path``: distances, frequencies (THz) per segment, tick labels."""
     from phonopy.phonon.band_structure import get_band_qpoints
 
