@@ -1,6 +1,5 @@
 """The ASE calculator: elastic constants by finite differences of its energies (no AD in the test)."""
 
-import numpy as np
 import pytest
 from ase.build import bulk
 from ase.optimize import BFGS

@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 
+from ffdiff.fitting.study import best_run
+
 
 def check_table(checks: list[dict]) -> pd.DataFrame:
     """One row per potential from ``check.json`` documents (see :mod:`ffdiff.properties.summary`)."""
@@ -75,9 +77,8 @@ def fit_summary(fits_docs: list[dict]) -> pd.DataFrame:
             seen.add(name)
             rows.append(_summary_row(name, "original", doc["original"]["params"], doc["fitted"],
                                      doc["original"]["properties"]))
-        best = next(r for r in doc["runs"] if r["method"] == doc["best"]["method"]
-                    and r["start"] == doc["best"]["start"])
-        rows.append(_summary_row(name, doc["objective"], doc["best"]["params"], doc["fitted"], best["properties"]))
+        rows.append(_summary_row(name, doc["objective"], doc["best"]["params"], doc["fitted"],
+                                 best_run(doc)["properties"]))
     if fits_docs:
         rows.append(_summary_row("DFT", "reference", {}, [], fits_docs[0]["reference"]))
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ import pytest
 
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
-from ffdiff.fitting import ParameterSpace, run_minimize, value_and_grad_fn
+from ffdiff.fitting import ParameterSpace, compile_objective, run_minimize
 from ffdiff.fitting.study import Geometry, Reference, build_loss, fit_potential, property_row
 from ffdiff.properties.phonons import force_constants
 
@@ -101,4 +101,4 @@ def test_unknown_parameter_and_objective_are_refused():
         ParameterSpace(("epsilon", "kappa"), get_potential("sw").params())
     with pytest.raises(ValueError, match="unknown optimizer"):
         space = ParameterSpace(("epsilon",), get_potential("sw").params())
-        run_minimize(value_and_grad_fn(lambda p: p["epsilon"] ** 2, space), space, [1.0], "Adam")
+        run_minimize(compile_objective(lambda p: p["epsilon"] ** 2, space), space, [1.0], "Adam")

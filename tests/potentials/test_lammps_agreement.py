@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import CRYSTALS
-from ffdiff.interop.lammps import evaluate
 
+from conftest import CRYSTALS
 from ffdiff import Calculator
+from ffdiff.interop.lammps import evaluate
 from ffdiff.units import EV_PER_A3_TO_GPA
 
 NAMES = [*CRYSTALS, "liquid64", "amorphous64"]

@@ -63,14 +63,6 @@ def get_fit_objectives(table):
     return [o for o in FIT_TABLES[table] if o in config["fits"]["objectives"]]
 
 
-def get_fit_inputs(wildcards):
-    """Reference files of a fit: every fit reports both properties, whichever it optimises."""
-    return {
-        "elastic": "resources/reference/elastic.json",
-        "phonopy": "resources/reference/phonopy_params.yaml",
-    }
-
-
 PHONON_OBJECTIVES = ("phonon", "multi")
 
 

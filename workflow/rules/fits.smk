@@ -42,8 +42,9 @@ rule dft_force_constants:
 
 rule fit:
     input:
-        unpack(get_fit_inputs),
         unpack(get_params_file),
+        elastic="resources/reference/elastic.json",
+        phonopy="resources/reference/phonopy_params.yaml",
     output:
         fits="results/fits/{objective}/{potential}/fits.json",
         params="results/fits/{objective}/{potential}/params.json",
@@ -97,8 +98,9 @@ rule fit_table:
 
 rule landscape:
     input:
-        unpack(get_fit_inputs),
         unpack(get_params_file),
+        elastic="resources/reference/elastic.json",
+        phonopy="resources/reference/phonopy_params.yaml",
         fits="results/fits/{objective}/{potential}/fits.json",
     output:
         grid="results/fits/{objective}/{potential}/landscape.npz",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+import phonopy
 import yaml
 from ase import Atoms
+from phonopy.file_IO import parse_disp_yaml, parse_FORCE_CONSTANTS, parse_FORCE_SETS
+from phonopy.harmonic.force_constants import compact_fc_to_full_fc
+from phonopy.structure.atoms import PhonopyAtoms
 
 
 def _to_ase(cell) -> Atoms:
@@ -29,14 +34,10 @@ def read_displacements(path) -> tuple[Atoms, list[dict]]:
     if not isinstance(head, dict):
         raise ValueError(f"{path}: not a phonopy displacement file")
     if "phonopy" in head:  # phonopy_disp.yaml
-        import phonopy
-
         ph = phonopy.load(path, produce_fc=False, log_level=0)
         dataset = ph.dataset["first_atoms"]
         supercell = _to_ase(ph.supercell)
     else:  # disp.yaml of phonopy < 2
-        from phonopy.file_IO import parse_disp_yaml
-
         data, cell = parse_disp_yaml(path, return_cell=True)
         dataset, supercell = data["first_atoms"], _to_ase(cell)
     return supercell, [{"atom": int(d["number"]), "displacement": np.asarray(d["displacement"], float)}
@@ -53,17 +54,12 @@ def supercell_matrix(unitcell: Atoms, supercell: Atoms) -> np.ndarray:
 
 
 def to_phonopy_atoms(atoms: Atoms):
-    from phonopy.structure.atoms import PhonopyAtoms
-
     return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
                         scaled_positions=atoms.get_scaled_positions())
 
 
 def _phonopy(unitcell: Atoms, supercell: Atoms):
     """An empty ``phonopy.Phonopy`` whose supercell is checked to be ``supercell``, atom by atom."""
-    import warnings
-
-    import phonopy
 
     with warnings.catch_warnings():  # "auto" resolving to the FCC primitive cell is what we want
         warnings.filterwarnings("ignore", message="primitive_matrix defaulted")
@@ -93,8 +89,6 @@ def phonopy_from_displacements(unitcell: Atoms, supercell: Atoms, dataset: list[
 def load_phonopy(path):
     """A ``phonopy.Phonopy`` with full `[n, n, 3, 3]` force constants from a ``phonopy_params.yaml``
     (phonopy stores them compact, `[n_primitive, n, 3, 3]`)."""
-    import phonopy
-    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
 
     try:
         phonon = phonopy.load(path, log_level=0)
@@ -110,7 +104,6 @@ def load_phonopy(path):
 
 def phonopy_from_force_sets(unitcell: Atoms, supercell: Atoms, path):
     """Force constants from a phonopy ``FORCE_SETS`` file (displacements and forces of the supercell)."""
-    from phonopy.file_IO import parse_FORCE_SETS
 
     try:
         dataset = parse_FORCE_SETS(filename=path)
@@ -126,8 +119,6 @@ def phonopy_from_force_sets(unitcell: Atoms, supercell: Atoms, path):
 
 def phonopy_from_force_constants(unitcell: Atoms, supercell: Atoms, path):
     """Force constants read from a phonopy ``FORCE_CONSTANTS`` file (full or compact)."""
-    from phonopy.file_IO import parse_FORCE_CONSTANTS
-    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
 
     phonon = _phonopy(unitcell, supercell)
     try:

@@ -6,18 +6,18 @@ from ffdiff.fitting.objectives import (
     init_force_constant_loss,
     init_weighted_loss,
 )
-from ffdiff.fitting.optimize import METHODS, FitResult, loss_grid, run_minimize, value_and_grad_fn
+from ffdiff.fitting.optimize import METHODS, FitResult, compile_objective, loss_grid, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
 
 __all__ = [
     "METHODS",
     "FitResult",
     "ParameterSpace",
+    "compile_objective",
     "frobenius",
     "init_elastic_loss",
     "init_force_constant_loss",
     "init_weighted_loss",
     "loss_grid",
     "run_minimize",
-    "value_and_grad_fn",
 ]

@@ -63,7 +63,7 @@ class Objective:
     value_and_grad: object
 
 
-def value_and_grad_fn(loss_fn: LossFn, space: ParameterSpace) -> Objective:
+def compile_objective(loss_fn: LossFn, space: ParameterSpace) -> Objective:
     """Compile the loss over the scaled vector z = θ / ``space.scale``, with and without its gradient."""
     scale = jax.numpy.asarray(space.scale)
     fn = lambda z: loss_fn(space.unpack(z * scale))  # noqa: E731
@@ -75,6 +75,7 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
     """Minimise from ``start`` with a scipy method; gradient methods get the exact JAX gradient."""
     if method not in METHODS:
         raise ValueError(f"unknown optimizer {method!r}; expected one of {METHODS}")
+    scale = space.scale
     counter = {"fev": 0}
     cache: dict[bytes, tuple[float, np.ndarray]] = {}
 
@@ -103,7 +104,6 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
     def callback(intermediate_result: OptimizeResult):
         record(intermediate_result.x, len(history))
 
-    scale = space.scale
     start = np.asarray(start, dtype=np.float64)
     record(start / scale, 0)
     result = minimize(fun, start / scale, jac=method != "Nelder-Mead", method=method, callback=callback,

@@ -8,26 +8,36 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from ase.build import bulk
 
+from ffdiff.data.phonopy import load_phonopy
 from ffdiff.fitting.objectives import (
     frobenius,
     init_elastic_loss,
     init_force_constant_loss,
     init_weighted_loss,
 )
-from ffdiff.fitting.optimize import FitResult, loss_grid, run_minimize, value_and_grad_fn
+from ffdiff.fitting.optimize import FitResult, compile_objective, loss_grid, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
 from ffdiff.properties.elastic import elastic_constants
-from ffdiff.properties.phonons import force_constants, frequencies_at, with_force_constants
+from ffdiff.properties.phonons import (
+    band_structure,
+    density_of_states,
+    force_constants,
+    frequencies_at,
+    thermal_properties,
+    with_force_constants,
+)
 from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)
@@ -86,9 +96,10 @@ def _check_range(potential: Potential, start: Params, params: Params, skin: floa
             f"during the fit, beyond the neighbour-list skin of {skin} Å; constrain the fitted parameters"
         )
 
+
 @functools.cache
 def _elastic_fn(potential: Potential):
-    return jax.jit(lambda p, x, b, n: elastic_constants(potential.energy, p, x, b, n)["relaxed"])
+    return jax.jit(lambda p, x, b, n: elastic_constants(potential.energy, p, x, b, n))
 
 
 @functools.cache
@@ -115,19 +126,21 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
 def run_fits(loss_fn, space: ParameterSpace, optimizers: Sequence[str], starts: np.ndarray,
              maxiter: int) -> list[tuple[int, FitResult]]:
     """Every optimizer from every start; returns [(start index, result), ...]."""
-    value_and_grad = value_and_grad_fn(loss_fn, space)
-    return [(k, run_minimize(value_and_grad, space, start, method, maxiter=maxiter))
+    objective = compile_objective(loss_fn, space)
+    return [(k, run_minimize(objective, space, start, method, maxiter=maxiter))
             for k, start in enumerate(starts) for method in optimizers]
 
 
 def property_row(geometry: Geometry, reference: Reference, params: Params) -> dict:
-    """C11, C12, C44 (GPa, standard), elastic and force-constant losses, and phonon frequencies (THz)."""
-    c = np.asarray(_elastic_fn(geometry.potential)(params, *geometry.crystal(params)))
-    row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3],
-           "elastic_loss": float(frobenius(c, reference.elastic))}
+    """C11, C12, C44 (relaxed) and C44_0 (unrelaxed) in GPa, standard convention; the elastic and
+    force-constant losses; and phonon frequencies (THz)."""
+    moduli = _elastic_fn(geometry.potential)(params, *geometry.crystal(params))
+    c = moduli["relaxed"]
+    row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3], "C44_0": moduli["born"][3, 3],
+           "elastic_loss": frobenius(c, reference.elastic)}
     if reference.phonon is not None:
-        fc = np.asarray(_force_constants_fn(geometry.potential)(params, *geometry.supercell(params)))
-        row["fc_loss"] = float(np.sqrt(np.sum((fc - reference.phonon.force_constants) ** 2)))
+        fc = _force_constants_fn(geometry.potential)(params, *geometry.supercell(params))
+        row["fc_loss"] = frobenius(fc, reference.phonon.force_constants)
         for point, freqs in frequencies_at(with_force_constants(reference.phonon, fc)).items():
             row[f"nu_max_{point}"] = max(freqs)  # THz; at Γ the optical mode
     return {k: float(v) for k, v in row.items()}
@@ -154,11 +167,9 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         property rows of the original set, of every run (with its iteration history) and of the
         lowest-loss run.
     """
-    potential = get_potential(name)
-    params0 = potential.params(overrides)
-    geometry = Geometry(potential, lattice_constant, reference.phonon, _skin_for(potential, fitted))
+    geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
+    potential, params0 = geometry.potential, space.base
     loss_fn = build_loss(objective, geometry, reference, params0, weights)
-    space = ParameterSpace(tuple(fitted), params0)
     runs = []
     for start, result in run_fits(loss_fn, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
@@ -183,11 +194,11 @@ def best_run(fits: dict) -> dict:
     return next(r for r in fits["runs"] if r["method"] == best["method"] and r["start"] == best["start"])
 
 
-def _geometry_and_space(fits: dict, reference: Reference, lattice_constant: float, overrides):
-    potential = get_potential(fits["potential"])
-    params0 = potential.params(overrides)
-    skin = _skin_for(potential, fits["fitted"])
-    return Geometry(potential, lattice_constant, reference.phonon, skin), ParameterSpace(tuple(fits["fitted"]), params0)
+def _setup(name: str, fitted: Sequence[str], phonon, lattice_constant: float, overrides):
+    """The structures and fitted-parameter space of one potential's fit."""
+    potential = get_potential(name)
+    geometry = Geometry(potential, lattice_constant, phonon, _skin_for(potential, fitted))
+    return geometry, ParameterSpace(tuple(fitted), potential.params(overrides))
 
 
 def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float, points: int, margin: float,
@@ -195,7 +206,7 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
                    weights: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Loss on a ``points`` × ``points`` grid spanning every optimizer path, widened by ``margin``
     (a fraction of the span on each side). Returns ``{"axis0", "axis1", "loss"}``."""
-    geometry, space = _geometry_and_space(fits, reference, lattice_constant, overrides)
+    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides)
     loss_fn = build_loss(fits["objective"], geometry, reference, space.base, weights)
     visited = np.array([[h[n] for n in space.names] for r in fits["runs"] for h in r["history"]])
     lo, hi = visited.min(axis=0), visited.max(axis=0)
@@ -207,10 +218,7 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
 def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=None) -> dict:
     """Dispersion, DOS, thermal properties and high-symmetry frequencies of the original
     parameters, the best fit and DFT, keyed by those labels."""
-    from ffdiff.properties.phonons import band_structure, density_of_states, thermal_properties
-
-    reference = Reference(np.zeros((6, 6)), phonon)
-    geometry, space = _geometry_and_space(fits, reference, lattice_constant, overrides)
+    geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
     fc_fn = _force_constants_fn(geometry.potential)
     phonons = {label: with_force_constants(phonon, fc_fn(p, *geometry.supercell(p))) for label, p in sets.items()}
@@ -222,11 +230,6 @@ def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=
 
 def load_reference(elastic_json, phonopy_params=None) -> Reference:
     """Reference from the reference stage's files (``elastic.json``, optional ``phonopy_params.yaml``)."""
-    import json
-    from pathlib import Path
-
-    from ffdiff.data.phonopy import load_phonopy
-
     doc = json.loads(Path(elastic_json).read_text())
     phonon = load_phonopy(phonopy_params) if phonopy_params else None
     return Reference(np.asarray(doc["matrix_gpa"], dtype=float), phonon)

@@ -15,6 +15,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from ffdiff.potentials import write_lammps
+from ffdiff.properties.elastic import finite_difference_constants
 from ffdiff.units import EV_PER_A3_TO_GPA
 
 # LAMMPS's metal-unit pressure factor (update.cpp, nktv2p), bar per eV/Å³: undo it exactly.
@@ -121,8 +122,6 @@ def md_snapshot(atoms: Atoms, potential: str, params: dict, schedule: list[tuple
 def elastic_constants(potential: str, params: dict, a: float, step: float = 1e-3) -> dict[str, float]:
     """C11, C12, C44⁰ and relaxed C44 (GPa) of diamond at ``a`` (Å) by finite differences of LAMMPS
     energies; LAMMPS relaxes the atoms in every sheared cell for the relaxed C44."""
-    from ffdiff.properties.elastic import finite_difference_constants
-
     def energy(atoms: Atoms, relax: bool) -> float:
         if relax:
             atoms = atoms.copy()
@@ -133,30 +132,21 @@ def elastic_constants(potential: str, params: dict, a: float, step: float = 1e-3
 
 
 def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> list[dict]:
-    """Original and best-fit parameter sets re-evaluated: ffdiff's AD elastic constants beside
-    LAMMPS's finite differences, as rows ``<quantity>_ffdiff``, ``<quantity>_lammps`` (GPa)."""
-    import jax.numpy as jnp
-
-    from ffdiff.neighbors import neighbor_list
-    from ffdiff.potentials import get_potential
-    from ffdiff.properties.elastic import elastic_constants as ad_constants
+    """The elastic constants each fit recorded (ffdiff, by AD) beside LAMMPS's finite differences for
+    the same parameters, as rows ``<quantity>_ffdiff``, ``<quantity>_lammps`` (GPa); one row per
+    potential's original set and per best fit."""
+    from ffdiff.fitting.study import best_run
 
     sets = {}
     for doc in fits_docs:
-        sets[(doc["potential"], "original")] = doc["original"]["params"]
-        sets[(doc["potential"], doc["objective"])] = doc["best"]["params"]
+        sets[(doc["potential"], "original")] = doc["original"]
+        sets[(doc["potential"], doc["objective"])] = {"params": doc["best"]["params"],
+                                                      "properties": best_run(doc)["properties"]}
     rows = []
-    for (name, label), params in sets.items():
-        potential, a = get_potential(name), lattice_constants[name]
-        atoms = bulk("Si", "diamond", a=a, cubic=True)
-        nbrs = neighbor_list(atoms.positions, atoms.cell.array, potential.cutoff(params))
-        c = ad_constants(potential.energy, potential.params(params), jnp.asarray(atoms.positions),
-                         jnp.asarray(atoms.cell.array), nbrs)
-        ours = {"C11": c["relaxed"][0, 0], "C12": c["relaxed"][0, 1], "C44_0": c["born"][3, 3],
-                "C44": c["relaxed"][3, 3]}
-        theirs = elastic_constants(name, params, a)
+    for (name, label), record in sets.items():
+        theirs = elastic_constants(name, record["params"], lattice_constants[name])
         row = {"potential": name, "parameters": label}
-        for key in ours:
-            row[f"{key}_ffdiff"], row[f"{key}_lammps"] = float(ours[key]), float(theirs[key])
+        for key in ("C11", "C12", "C44_0", "C44"):
+            row[f"{key}_ffdiff"], row[f"{key}_lammps"] = record["properties"][key], theirs[key]
         rows.append(row)
     return rows

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ffdiff.neighbors import NeighborList
 from ffdiff.typing import Array, EnergyFn, Params
 from ffdiff.units import EV_PER_A3_TO_GPA
-
-_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
 def voigt_strain(e: Array) -> Array:
@@ -100,24 +99,18 @@ def finite_difference_constants(energy, atoms, step: float = 1e-3) -> dict[str, 
         atoms: the unstrained cubic cell (ASE ``Atoms``).
         step: strain step; the truncation error is O(step²).
     """
-    import numpy as np
 
-    def strained(strain: dict[int, float], relax: bool) -> float:
-        e = np.zeros((3, 3))
-        for voigt, amount in strain.items():
-            i, j = _VOIGT[voigt]
-            e[i, j] = e[j, i] = amount / (2 if i != j else 1)
+    def strained(e: np.ndarray, relax: bool) -> float:
         trial = atoms.copy()
-        trial.set_cell(atoms.cell.array @ (np.eye(3) + e), scale_atoms=True)
+        trial.set_cell(atoms.cell.array @ (np.eye(3) + np.asarray(voigt_strain(e))), scale_atoms=True)
         return energy(trial, relax)
 
     def modulus(p: int, q: int, relax: bool = False) -> float:
+        unit = np.eye(6)
         total = 0.0
         for sp in (1, -1):
             for sq in (1, -1):
-                strain = {p: sp * step}
-                strain[q] = strain.get(q, 0.0) + sq * step
-                total += sp * sq * strained(strain, relax)
+                total += sp * sq * strained(step * (sp * unit[p] + sq * unit[q]), relax)
         return total / (4 * step**2) / atoms.get_volume() * EV_PER_A3_TO_GPA
 
     return {"C11": modulus(0, 0), "C12": modulus(0, 1), "C44_0": modulus(3, 3), "C44": modulus(3, 3, True)}
