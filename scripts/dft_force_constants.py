@@ -1,7 +1,8 @@
 """DFT force constants of the supercell, through phonopy, from the displaced-supercell VASP runs or
 from a FORCE_SETS / FORCE_CONSTANTS file.
 
-Inputs: unitcell, displacements, vasprun (list) or file. Params: element, origin.
+Inputs: unitcell; displacements (+ vasprun list) or supercell (POSCAR); file (FORCE_SETS /
+FORCE_CONSTANTS) unless origin = vasprun. Params: element, origin.
 Outputs: phonopy (phonopy_params.yaml with force constants).
 """
 
@@ -13,8 +14,11 @@ from ffdiff.workflow import configure_logging
 
 
 def run(inputs, params, outputs) -> None:
-    supercell, dataset = ph.read_displacements(inputs.displacements)
     unitcell = read(inputs.unitcell, format="vasp")
+    if "supercell" in inputs.keys():
+        supercell, dataset = read(inputs.supercell, format="vasp"), None
+    else:
+        supercell, dataset = ph.read_displacements(inputs.displacements)
     if params.origin == "force_sets":
         phonon = ph.phonopy_from_force_sets(unitcell, supercell, inputs.file)
     elif params.origin == "force_constants":

@@ -1,16 +1,21 @@
 """Write the DFT elastic reference as a `[6, 6]` matrix (GPa, standard convention) with its source.
 
-Inputs: outcar (when origin = outcar). Params: origin, c11, c12, c44, source. Outputs: elastic (JSON).
+Inputs: outcar (origin = outcar), or equilibrium + strained (origin = strained, vasprun.xml files).
+Params: origin, c11, c12, c44, source. Outputs: elastic (JSON).
 """
 
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.data.outcar import read_elastic_moduli
+from ffdiff.data.strained import elastic_from_strained_runs
 from ffdiff.workflow import configure_logging, write_json
 
 
 def run(inputs, params, outputs) -> None:
     if params.origin == "outcar":
         matrix, source = read_elastic_moduli(inputs.outcar), f"VASP OUTCAR {inputs.outcar}"
+    elif params.origin == "strained":
+        matrix = elastic_from_strained_runs(inputs.equilibrium, list(inputs.strained))
+        source = f"stress-strain fit of {len(inputs.strained)} strained VASP runs"
     else:
         matrix, source = cubic_reference(params.c11, params.c12, params.c44), params.source
     write_json(outputs.elastic, {"matrix_gpa": matrix, "convention": "standard", "source": source})

@@ -1,6 +1,6 @@
 """Gather the reference structures into an ASE trajectory (exact floats, DFT results attached).
 
-Inputs: unitcell, displacements, vasprun (list). Params: element. Outputs: structures.
+Inputs: unitcell, and displacements + vasprun (list) or supercell. Params: element. Outputs: structures.
 """
 
 from ase.io import write
@@ -10,8 +10,11 @@ from ffdiff.workflow import configure_logging
 
 
 def run(inputs, params, outputs) -> None:
-    structures = reference_structures(inputs.unitcell, inputs.displacements, list(inputs.vasprun),
-                                      element=params.element)
+    if "supercell" in inputs.keys():
+        structures = reference_structures(inputs.unitcell, supercell=inputs.supercell, element=params.element)
+    else:
+        structures = reference_structures(inputs.unitcell, inputs.displacements, list(inputs.vasprun),
+                                          element=params.element)
     write(outputs.structures, structures, format="traj")
     logger.info("wrote %d structures to %s", len(structures), outputs.structures)
 

@@ -75,3 +75,17 @@ def test_bad_vasprun_and_element(vasp_reference, tmp_path):
     with pytest.raises(ValueError, match="lists 1 displacements but 2 vasprun.xml"):
         reference_structures(vasp_reference["unitcell"], vasp_reference["displacements"],
                              [vasp_reference["vasprun"]] * 2)
+
+
+def test_unit_cell_from_a_phonopy_supercell(dft_phonon):
+    from ase import Atoms
+
+    from ffdiff.data.phonopy import unitcell_from_supercell
+
+    cell = dft_phonon.supercell
+    supercell = Atoms(symbols=cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
+    unitcell = unitcell_from_supercell(supercell, [2, 2, 2])
+    np.testing.assert_allclose(unitcell.cell.array, dft_phonon.unitcell.cell, atol=1e-12)
+    np.testing.assert_allclose(unitcell.get_scaled_positions(), dft_phonon.unitcell.scaled_positions, atol=1e-9)
+    with pytest.raises(ValueError, match="a 63-atom supercell .* should hold 8 images of each unit-cell atom; found 8 distinct"):
+        unitcell_from_supercell(supercell[1:], [2, 2, 2])

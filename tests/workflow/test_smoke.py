@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def snakemake(workdir: Path, *args: str, config: Path = ROOT / "config/smoke.yaml"):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(config), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
+from run_workflow import ROOT, snakemake
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +139,66 @@ def test_force_constants_file_and_outcar_sources(smoke_run, tmp_path):
     elastic = json.loads((work / "resources/reference/elastic.json").read_text())
     assert elastic["matrix_gpa"][0][0] == pytest.approx(150.0) and elastic["matrix_gpa"][3][3] == pytest.approx(70.0)
     assert "OUTCAR" in elastic["source"]
+
+
+@pytest.fixture
+def paper_server(smoke_run, tmp_path):
+    """The authors' repository layout (SPOSCAR + FORCE_CONSTANTS_VASP), served over HTTP from a local
+    directory, with the phonopy example's DFT force constants standing in for the authors'."""
+    import functools
+    import http.server
+    import threading
+
+    from phonopy.file_IO import write_FORCE_CONSTANTS
+    from phonopy.interface.vasp import write_vasp
+
+    from ffdiff.data.phonopy import load_phonopy
+
+    reference = load_phonopy(smoke_run / "resources/reference/phonopy_params.yaml")
+    folder = tmp_path / "served/Si_DFT/Si_VASP_DFT_FC"
+    folder.mkdir(parents=True)
+    write_vasp(folder / "SPOSCAR", reference.supercell, direct=True)
+    write_FORCE_CONSTANTS(reference.force_constants, filename=folder / "FORCE_CONSTANTS_VASP")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=tmp_path / "served")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", reference
+    server.shutdown()
+
+
+def _paper_config(tmp_path, base_url) -> Path:
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    config["reference"] = {"source": "paper", "paper": {"base_url": base_url}}
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_paper_source_downloads_force_constants(paper_server, tmp_path):
+    from ase.io import read
+
+    from ffdiff.data.phonopy import load_phonopy
+
+    url, reference = paper_server
+    work = tmp_path / "work"
+    snakemake(work, "resources/reference/phonopy_params.yaml", "resources/reference/structures.traj",
+              config=_paper_config(tmp_path, url))
+    ours = load_phonopy(work / "resources/reference/phonopy_params.yaml")
+    assert abs(ours.force_constants - reference.force_constants).max() < 1e-12
+    unitcell = read(work / "resources/reference/paper/POSCAR-unitcell")
+    assert len(unitcell) == 8 and unitcell.cell.lengths() == pytest.approx([5.4662] * 3, abs=1e-4)
+    names = [a.info["name"] for a in read(work / "resources/reference/structures.traj", ":")]
+    assert names == ["unitcell", "supercell"]
+
+
+def test_paper_source_offline_fails_clearly(paper_server, tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on: what "offline" looks like
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    work = tmp_path / "work"
+    snakemake(work, "resources/reference/phonopy_params.yaml", config=_paper_config(tmp_path, url), succeed=False)
+    log = (work / "logs/download_paper_reference.log").read_text()
+    assert f"could not download {url}/Si_DFT/Si_VASP_DFT_FC/SPOSCAR" in log and "network access" in log
+    assert not any((work / "resources/reference").rglob("*SPOSCAR*"))

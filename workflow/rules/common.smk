@@ -17,6 +17,7 @@ def cfg(*keys):
 
 POTENTIALS = sorted(config["potentials"])
 REFERENCE = "resources/reference/vasp"
+PAPER = "resources/reference/paper"
 
 
 wildcard_constraints:
@@ -31,7 +32,10 @@ def get_vasprun_count():
 
 
 def get_reference_files():
-    """The normalised reference folder: the same names whatever the source."""
+    """The normalised reference folder: the same names whatever the source. The ``paper`` source
+    ships force constants of a perfect supercell instead of displaced runs."""
+    if config["reference"]["source"] == "paper":
+        return {"unitcell": f"{PAPER}/POSCAR-unitcell", "supercell": f"{PAPER}/SPOSCAR"}
     return {
         "unitcell": f"{REFERENCE}/POSCAR-unitcell",
         "displacements": f"{REFERENCE}/displacements.yaml",
@@ -96,9 +100,18 @@ def get_fit_figures():
     return figures
 
 
+def get_phonon_origin():
+    """How the DFT force constants are obtained (the ``paper`` source ships them)."""
+    if config["reference"]["source"] == "paper":
+        return "force_constants"
+    return config["reference"]["phonons"]["from"]
+
+
 def get_phonon_inputs(wildcards):
     """Inputs of the DFT force constants: the reference files, plus FORCE_SETS/FORCE_CONSTANTS."""
     inputs = get_reference_files()
+    if config["reference"]["source"] == "paper":
+        return inputs | {"file": f"{PAPER}/FORCE_CONSTANTS"}
     phonons = config["reference"]["phonons"]
     if phonons["from"] != "vasprun":
         inputs = {k: v for k, v in inputs.items() if k != "vasprun"} | {"file": phonons["file"]}
@@ -107,7 +120,11 @@ def get_phonon_inputs(wildcards):
 
 def get_elastic_inputs(wildcards):
     reference = config["elastic"]["reference"]
-    return {"outcar": reference["outcar"]} if reference["from"] == "outcar" else {}
+    if reference["from"] == "outcar":
+        return {"outcar": reference["outcar"]}
+    if reference["from"] == "strained":
+        return {"equilibrium": reference["strained"]["equilibrium"], "strained": reference["strained"]["runs"]}
+    return {}
 
 
 def get_final_output():

@@ -31,7 +31,7 @@ rule dft_force_constants:
         "logs/dft_force_constants.log",
     params:
         element=cfg("reference", "element"),
-        origin=cfg("reference", "phonons", "from"),
+        origin=get_phonon_origin(),
     conda:
         "../envs/ffdiff.yaml"
     message:

@@ -32,6 +32,28 @@ if config["reference"]["source"] == "phonopy_example":
         script:
             "../../scripts/extract_phonopy_example.py"
 
+elif config["reference"]["source"] == "paper":
+
+    rule download_paper_reference:
+        output:
+            **get_reference_files(),
+            force_constants=f"{PAPER}/FORCE_CONSTANTS",
+        log:
+            "logs/download_paper_reference.log",
+        params:
+            urls=lambda wildcards: {
+                key: f"{cfg('reference', 'paper', 'base_url')}/{path}"
+                for key, path in cfg("reference", "paper", "files").items()
+            },
+            sha256=cfg("reference", "paper", "sha256"),
+            supercell_matrix=cfg("reference", "paper", "supercell_matrix"),
+        conda:
+            "../envs/ffdiff.yaml"
+        message:
+            "Downloading the authors' DFT force constants ({params.urls[force_constants]})"
+        script:
+            "../../scripts/download_paper_reference.py"
+
 else:
 
     rule copy_local_reference:

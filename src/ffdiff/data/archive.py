@@ -1,10 +1,14 @@
-"""Verified extraction of files from a source archive (e.g. phonopy's sdist, which ships VASP data)."""
+"""Fetching reference data: verified extraction from a source archive (phonopy's sdist ships VASP
+data), and plain downloads by URL."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 
@@ -67,3 +71,29 @@ def download_sdist(package: str, version: str, dest) -> Path:
             f"unreachable?): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
         )
     return target
+
+
+def fetch_url(url: str, dest, *, sha256: str | None = None, timeout: float = 60.0) -> Path:
+    """Download ``url`` (``https://``, ``http://`` or ``file://``) to ``dest``.
+
+    The file appears at ``dest`` only once complete and verified, so an interrupted or offline run
+    leaves nothing behind.
+
+    Raises:
+        RuntimeError: the URL cannot be reached (offline, wrong address); names the URL.
+        ValueError: checksum mismatch.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except (urllib.error.URLError, OSError) as err:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"could not download {url} ({err}); this source needs network access") from err
+    if sha256 is not None and (found := sha256sum(tmp)) != sha256:
+        tmp.unlink()
+        raise ValueError(f"{url}: expected sha256 {sha256}, found {found}")
+    os.replace(tmp, dest)
+    return dest

@@ -53,6 +53,32 @@ def supercell_matrix(unitcell: Atoms, supercell: Atoms) -> np.ndarray:
     return rounded.astype(int)
 
 
+def unitcell_from_supercell(supercell: Atoms, matrix) -> Atoms:
+    """The unit cell that ``supercell`` repeats ``matrix`` times (supercell.cell = matrix @ unit cell).
+
+    Atoms are the supercell's images folded into the unit cell, in the order they first appear
+    (phonopy's supercells list the unit cell's own atoms first, so the order survives).
+
+    Raises:
+        ValueError: the supercell does not hold ``det(matrix)`` images of one set of atoms.
+    """
+    matrix = np.asarray(matrix, dtype=float).reshape(3, 3) if np.size(matrix) == 9 else np.diag(matrix)
+    cell = np.linalg.solve(matrix, np.asarray(supercell.cell))
+    fractional = np.asarray(supercell.positions) @ np.linalg.inv(cell)
+    fractional -= np.floor(fractional + 1e-6)  # images at 1 - δ fold to -δ, i.e. 0
+    unique: list[int] = []
+    for k, f in enumerate(fractional):
+        if not any(np.allclose(f, fractional[j], atol=1e-5) for j in unique):
+            unique.append(k)
+    multiple = round(abs(np.linalg.det(matrix)))
+    if len(unique) * multiple != len(supercell):
+        raise ValueError(f"a {len(supercell)}-atom supercell with matrix {matrix.tolist()} should hold "
+                         f"{multiple} images of each unit-cell atom; found {len(unique)} distinct atoms")
+    symbols = np.asarray(supercell.get_chemical_symbols())[unique]
+    return Atoms(symbols=list(symbols), cell=cell, scaled_positions=np.clip(fractional[unique], 0.0, None),
+                 pbc=True)
+
+
 def to_phonopy_atoms(atoms: Atoms):
     return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
                         scaled_positions=atoms.get_scaled_positions())
