@@ -1,0 +1,95 @@
+"""Trajectory frames from VASP, extended XYZ, ASE databases and Cubuk files, through ASE's readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ase import Atoms
+from ase.io import read
+from ase.io.formats import string2index
+
+__all__ = ["FORMATS", "guess_format", "read_frames"]
+
+#: Formats :func:`read_frames` reads; ASE's names, plus ``"db"`` (ASE database) and ``"cubuk"``.
+FORMATS = ("vasp-xdatcar", "vasp-xml", "vasp-out", "extxyz", "db", "cubuk")
+
+
+def guess_format(path) -> str:
+    """The format of a trajectory file from its name (VASP names are matched anywhere in it).
+
+    Examples:
+        >>> [guess_format(p) for p in ["run/XDATCAR_1000K", "vasprun-001.xml", "OUTCAR", "a.xyz",
+        ...                            "si.db", "MD_DATA.liq_1"]]
+        ['vasp-xdatcar', 'vasp-xml', 'vasp-out', 'extxyz', 'db', 'cubuk']
+    """
+    name = Path(path).name
+    suffix = Path(path).suffix.lower()
+    if "XDATCAR" in name:
+        return "vasp-xdatcar"
+    if "OUTCAR" in name:
+        return "vasp-out"
+    if "MD_DATA" in name:
+        return "cubuk"
+    by_suffix = {".xml": "vasp-xml", ".xyz": "extxyz", ".extxyz": "extxyz", ".db": "db"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    raise ValueError(f"{path}: cannot tell the format from the name; pass format= one of {list(FORMATS)}")
+
+
+def _read_db(path: Path, index) -> list[Atoms]:
+    from ase.db import connect
+
+    with connect(path, type="db") as db:  # type= so a database without the .db suffix opens too
+        frames = [row.toatoms(add_additional_information=False) for row in db.select()]
+    picked = frames[index]
+    return picked if isinstance(picked, list) else [picked]
+
+
+def read_frames(path, format: str | None = None, index=":", *, element: str | None = "Si") -> list[Atoms]:
+    """Frames of a trajectory, with energies and forces attached where the file has them.
+
+    XDATCAR holds positions only (for structural targets such as the RDF); ``vasprun.xml`` and OUTCAR
+    give every ionic step with its DFT energy (eV) and forces (eV/Å); extended XYZ, ASE databases (SQLite
+    ``.db``) and Cubuk ``MD_DATA`` files give what they store.
+
+    Args:
+        path: the file.
+        format: one of :data:`FORMATS`; guessed from the name when ``None`` (see :func:`guess_format`).
+        index: which frames, as in ``ase.io.read`` (``":"``, ``"-1"``, ``"::10"``, an int or a slice).
+        element: the one chemical symbol every frame must consist of; ``None`` skips the check.
+
+    Returns:
+        ``Atoms`` in file order; each has ``info["source_file"]`` (the path as given).
+
+    Raises:
+        ValueError: unknown format, unreadable file, no frames, or atoms of another element (the message
+            names the file and the foreign symbols).
+    """
+    path = Path(path)
+    if not path.is_file():  # before ASE: connecting to a missing database would create it
+        raise ValueError(f"{path}: no such file")
+    format = format or guess_format(path)
+    if format not in FORMATS:
+        raise ValueError(f"{path}: expected format in {list(FORMATS)}, got {format!r}")
+    index = string2index(index) if isinstance(index, str) else index
+    try:
+        if format == "db":
+            frames = _read_db(path, index)
+        elif format == "cubuk":
+            from ffdiff.data.cubuk import read_cubuk
+
+            frames = read_cubuk(path, element=element or "Si")
+            frames = frames[index] if isinstance(index, slice) else [frames[index]]
+        else:
+            frames = read(path, index=index, format=format)
+            frames = frames if isinstance(frames, list) else [frames]
+    except Exception as err:  # ASE's readers raise many types on malformed files
+        raise ValueError(f"cannot read {format} frames from {path}: {err}") from err
+    if not frames:
+        raise ValueError(f"{path}: no frames selected by index {index!r}")
+    for k, atoms in enumerate(frames):
+        foreign = sorted(set(atoms.get_chemical_symbols()) - {element}) if element is not None else []
+        if foreign:
+            raise ValueError(f"{path}: frame {k} has {foreign} atoms; expected {element} only")
+        atoms.info["source_file"] = str(path)
+    return frames

@@ -1,0 +1,491 @@
+"""Differentiable molecular dynamics: velocity Verlet (NVE) and Nosé–Hoover chains (NVT).
+
+Units are LAMMPS metal units: positions in Å, velocities in Å/fs, forces in eV/Å, masses in amu,
+time steps and thermostat periods in fs, temperatures in K.
+
+A trajectory is one :func:`jax.lax.scan` (:func:`simulate`), so ``jax.grad`` of any function of the
+observations reaches the potential parameters. The neighbour list is fixed during a scan: it stores
+explicit image shifts for the positions it was built for, so positions are never wrapped back
+into the cell, and the caller must keep every atom within ``skin / 2`` of the list's reference
+positions. :func:`run_md` is the host driver for long runs that rebuilds lists between chunks and
+re-runs any chunk in which the list went stale.
+
+References:
+    G. J. Martyna, M. L. Klein and M. Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940
+    G. J. Martyna, M. E. Tuckerman, D. J. Tobias and M. L. Klein, Mol. Phys. 87, 1117 (1996),
+    doi:10.1080/00268979600100761
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from ase import units
+
+from ffdiff.exceptions import NeighborListOverflowError
+from ffdiff.neighbors import NeighborList, edge_vectors, neighbor_list, needs_update, update
+from ffdiff.potentials._masking import distance
+from ffdiff.typing import Array, EnergyFn, Params
+from ffdiff.units import SI_MASS_AMU
+
+logger = logging.getLogger(__name__)
+
+MVV2E = 1.0 / units.fs**2
+"""amu·Å²/fs² in eV (≈ 103.643): kinetic energy and force-to-acceleration factor."""
+
+KB = units.kB
+"""Boltzmann constant in eV/K."""
+
+# Suzuki–Yoshida weights (fourth order for 3 terms), as used by OpenMM and jax-md.
+_SUZUKI_YOSHIDA = {
+    1: (1.0,),
+    3: (0.828981543588751, -0.657963087177502, 0.828981543588751),
+    5: (0.2967324292201065, 0.2967324292201065, -0.186929716880426, 0.2967324292201065,
+        0.2967324292201065),
+}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MDState:
+    """Dynamical state of one system.
+
+    Attributes:
+        position: `[n_atoms, 3]` unwrapped positions in Å.
+        velocity: `[n_atoms, 3]` velocities in Å/fs.
+        force: `[n_atoms, 3]` forces in eV/Å at ``position``.
+        mass: `[n_atoms]` masses in amu.
+        potential_energy: scalar potential energy in eV at ``position``.
+        chain_position: `[chain_length]` Nosé–Hoover chain coordinates ξ (dimensionless).
+        chain_velocity: `[chain_length]` chain velocities dξ/dt in 1/fs (zero and unused in NVE).
+    """
+
+    position: Array
+    velocity: Array
+    force: Array
+    mass: Array
+    potential_energy: Array
+    chain_position: Array
+    chain_velocity: Array
+
+    def replace(self, **changes) -> MDState:
+        """A copy with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def degrees_of_freedom(n_atoms: int) -> int:
+    """3N − 3: the centre-of-mass momentum is removed at start and conserved by both integrators."""
+    return max(3 * n_atoms - 3, 1)
+
+
+def kinetic_energy(velocity: Array, mass: Array) -> Array:
+    """Kinetic energy in eV of `[n_atoms, 3]` velocities (Å/fs) and `[n_atoms]` masses (amu)."""
+    return 0.5 * MVV2E * jnp.sum(mass[:, None] * velocity**2)
+
+
+def temperature(state: MDState) -> Array:
+    """Instantaneous temperature in K with 3N − 3 degrees of freedom."""
+    dof = degrees_of_freedom(state.position.shape[0])
+    return 2.0 * kinetic_energy(state.velocity, state.mass) / (dof * KB)
+
+
+@functools.partial(jax.jit, static_argnums=0)  # eager callers (init_state) would dispatch op by op
+def _energy_force(energy_fn: EnergyFn, params: Params, position: Array, box: Array, neighbors):
+    e, grad = jax.value_and_grad(energy_fn, argnums=1)(params, position, box, neighbors)
+    return e.astype(position.dtype), -grad  # keep the scan carry's dtype when positions are float32
+
+
+def init_state(
+    energy_fn: EnergyFn,
+    params: Params,
+    position: Array,
+    box: Array,
+    neighbors: NeighborList,
+    *,
+    mass: float | Array = SI_MASS_AMU,
+    temperature_K: float,
+    key: Array,
+    chain_length: int = 3,
+) -> MDState:
+    """Maxwell–Boltzmann velocities without centre-of-mass motion, rescaled to exactly ``temperature_K``.
+
+    Args:
+        energy_fn: potential energy function (:class:`ffdiff.typing.EnergyFn`).
+        params: its parameter pytree.
+        position: `[n_atoms, 3]` positions in Å; their dtype sets the state's dtype.
+        box: `[3, 3]` cell, lattice vectors as rows, in Å.
+        neighbors: neighbour list built for ``position``.
+        mass: amu, a scalar or `[n_atoms]`.
+        temperature_K: initial temperature in K (3N − 3 degrees of freedom).
+        key: ``jax.random`` key for the velocities.
+        chain_length: number of Nosé–Hoover thermostats in the chain (used by NVT only).
+
+    Returns:
+        The state, with forces and potential energy evaluated at ``position``.
+    """
+    position = jnp.asarray(position)
+    if not jnp.issubdtype(position.dtype, jnp.floating):
+        position = position.astype(jnp.float64)
+    dtype, n = position.dtype, position.shape[0]
+    mass = jnp.broadcast_to(jnp.asarray(mass, dtype), (n,))
+    velocity = jax.random.normal(key, (n, 3), dtype) * jnp.sqrt(KB * temperature_K / (MVV2E * mass))[:, None]
+    velocity = velocity - jnp.sum(mass[:, None] * velocity, axis=0) / jnp.sum(mass)
+    current = 2.0 * kinetic_energy(velocity, mass) / (degrees_of_freedom(n) * KB)
+    velocity = velocity * jnp.where(current > 0, jnp.sqrt(temperature_K / jnp.where(current > 0, current, 1.0)), 0.0)
+    e, f = _energy_force(energy_fn, params, position, jnp.asarray(box, dtype), neighbors)
+    zeros = jnp.zeros(chain_length, dtype)
+    return MDState(position, velocity.astype(dtype), f, mass, e, zeros, zeros)
+
+
+def nve_step(energy_fn: EnergyFn, params: Params, state: MDState, box: Array, neighbors, dt) -> MDState:
+    """One velocity-Verlet step of ``dt`` fs, the same update as LAMMPS ``fix nve``."""
+    half_kick = 0.5 * dt / (MVV2E * state.mass[:, None])
+    velocity = state.velocity + half_kick * state.force
+    position = state.position + dt * velocity
+    e, f = _energy_force(energy_fn, params, position, box, neighbors)
+    return state.replace(position=position, velocity=velocity + half_kick * f, force=f, potential_energy=e)
+
+
+def chain_masses(n_atoms: int, chain_length: int, temperature_K, tau, dtype) -> Array:
+    """`[chain_length]` thermostat masses Q in eV·fs²: N_f k T τ² for the first, k T τ² for the rest."""
+    q = KB * temperature_K * tau**2 * jnp.ones(chain_length, dtype)
+    return q.at[0].multiply(degrees_of_freedom(n_atoms))
+
+
+def _chain_half_step(state: MDState, kt, q, dt, chain_steps: int, sy_order: int) -> MDState:
+    """exp(iL_NHC dt/2): Trotter-split chain update with Suzuki–Yoshida sub-steps (Martyna 1996)."""
+    dof = degrees_of_freedom(state.position.shape[0])
+    v_xi, xi = state.chain_velocity, state.chain_position
+    m = v_xi.shape[0]
+    two_ke = 2.0 * kinetic_energy(state.velocity, state.mass)
+    scale = jnp.ones((), state.velocity.dtype)
+
+    def force(j, v_xi, two_ke):  # G_j in eV
+        return two_ke - dof * kt if j == 0 else q[j - 1] * v_xi[j - 1] ** 2 - kt
+
+    def kick(j, v_xi, two_ke, d):  # v_j += (d/2) G_j / Q_j, damped by the next link
+        if j == m - 1:
+            return v_xi.at[j].add(0.5 * d * force(j, v_xi, two_ke) / q[j])
+        s = jnp.exp(-0.25 * d * v_xi[j + 1])
+        return v_xi.at[j].set(s * (s * v_xi[j] + 0.5 * d * force(j, v_xi, two_ke) / q[j]))
+
+    for _ in range(chain_steps):
+        for w in _SUZUKI_YOSHIDA[sy_order]:
+            d = w * dt / (2 * chain_steps)  # this sub-step's share of the half step
+            for j in reversed(range(m)):
+                v_xi = kick(j, v_xi, two_ke, d)
+            s = jnp.exp(-d * v_xi[0])
+            scale, two_ke = scale * s, two_ke * s**2
+            xi = xi + d * v_xi
+            for j in range(m):
+                v_xi = kick(j, v_xi, two_ke, d)
+    return state.replace(velocity=state.velocity * scale, chain_position=xi, chain_velocity=v_xi)
+
+
+def nvt_step(energy_fn: EnergyFn, params: Params, state: MDState, box: Array, neighbors, dt, *,
+             temperature_K, tau, chain_steps: int = 2, sy_order: int = 3) -> MDState:
+    """One Nosé–Hoover chain step: chain half step, velocity Verlet, chain half step.
+
+    Args:
+        dt: time step in fs.
+        temperature_K: target temperature in K.
+        tau: thermostat period in fs.
+        chain_steps: outer sub-steps n_c of the chain update.
+        sy_order: Suzuki–Yoshida order (1, 3 or 5).
+    """
+    kt = KB * temperature_K
+    q = chain_masses(state.position.shape[0], state.chain_velocity.shape[0], temperature_K, tau,
+                     state.velocity.dtype)
+    state = _chain_half_step(state, kt, q, dt, chain_steps, sy_order)
+    state = nve_step(energy_fn, params, state, box, neighbors, dt)
+    return _chain_half_step(state, kt, q, dt, chain_steps, sy_order)
+
+
+def conserved_energy(state: MDState, *, temperature_K=None, tau=100.0) -> Array:
+    """Total energy (NVE, ``temperature_K=None``) or the Nosé–Hoover chain invariant (NVT), in eV.
+
+    H = U + K + Σ_j Q_j v_ξj² / 2 + N_f k T ξ_0 + k T Σ_{j>0} ξ_j.
+    """
+    total = state.potential_energy + kinetic_energy(state.velocity, state.mass)
+    if temperature_K is None:
+        return total
+    n = state.position.shape[0]
+    q = chain_masses(n, state.chain_velocity.shape[0], temperature_K, tau, state.velocity.dtype)
+    kt = KB * temperature_K
+    xi = state.chain_position
+    return (total + 0.5 * jnp.sum(q * state.chain_velocity**2) + degrees_of_freedom(n) * kt * xi[0]
+            + kt * jnp.sum(xi[1:]))
+
+
+def _default_observe(state: MDState) -> Array:
+    return state.position
+
+
+def simulate(
+    energy_fn: EnergyFn,
+    params: Params,
+    state: MDState,
+    box: Array,
+    neighbors: NeighborList,
+    *,
+    n_steps: int,
+    dt,
+    ensemble: Literal["nve", "nvt"] = "nve",
+    temperature_K=None,
+    tau=100.0,
+    observe: Callable[[MDState], Any] | None = None,
+    remat: bool = True,
+) -> tuple[MDState, Any]:
+    """Run ``n_steps`` steps as one ``lax.scan``, differentiable in ``params`` (and the initial state).
+
+    Args:
+        energy_fn: potential energy function.
+        params: its parameter pytree.
+        state: initial state (:func:`init_state`).
+        box: `[3, 3]` cell in Å (fixed).
+        neighbors: list valid for the whole run (atoms must stay within ``skin / 2``; nothing checks
+            it here, see :func:`run_md`).
+        n_steps: number of steps (static).
+        dt: time step in fs.
+        ensemble: ``"nve"`` (velocity Verlet) or ``"nvt"`` (Nosé–Hoover chain).
+        temperature_K: NVT target temperature in K.
+        tau: NVT thermostat period in fs.
+        observe: ``observe(state) -> pytree`` recorded after every step; default the positions.
+        remat: wrap the step in ``jax.checkpoint`` so reverse mode stores one state per step
+            instead of every force evaluation's intermediates (costs one extra force pass backwards).
+
+    Returns:
+        (final state, observations stacked along a leading `[n_steps]` axis).
+
+    Raises:
+        ValueError: unknown ``ensemble``, or NVT without ``temperature_K``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from ase.build import bulk
+        >>> from ffdiff import get_potential, neighbor_list
+        >>> pot = get_potential("sw"); params = pot.params()
+        >>> atoms = bulk("Si", "diamond", a=5.431, cubic=True)
+        >>> box = jnp.asarray(atoms.cell.array)
+        >>> nbrs = neighbor_list(atoms.positions, box, pot.cutoff(params), skin=1.0)
+        >>> s0 = init_state(pot.energy, params, atoms.positions, box, nbrs, temperature_K=300.0,
+        ...                 key=jax.random.PRNGKey(0))
+        >>> s, pos = simulate(pot.energy, params, s0, box, nbrs, n_steps=5, dt=1.0)
+        >>> pos.shape
+        (5, 8, 3)
+    """
+    if ensemble not in ("nve", "nvt"):
+        raise ValueError(f"expected ensemble 'nve' or 'nvt', got {ensemble!r}")
+    if ensemble == "nvt" and temperature_K is None:
+        raise ValueError("ensemble='nvt' needs temperature_K (K), got None")
+    observe = observe or _default_observe
+
+    def step(state, _):
+        if ensemble == "nve":
+            state = nve_step(energy_fn, params, state, box, neighbors, dt)
+        else:
+            state = nvt_step(energy_fn, params, state, box, neighbors, dt, temperature_K=temperature_K, tau=tau)
+        return state, observe(state)
+
+    if remat:
+        step = jax.checkpoint(step)
+    return jax.lax.scan(step, state, None, length=n_steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Host driver
+
+
+def _min_distance(position: Array, box: Array, neighbors: NeighborList) -> Array:
+    """Shortest listed pair distance in Å (inf without pairs); exact while the list is valid."""
+    r = distance(edge_vectors(position, box, neighbors), neighbors.edge_mask)
+    return jnp.min(jnp.where(neighbors.edge_mask, r, jnp.inf))
+
+
+@functools.partial(jax.jit, static_argnames=("energy_fn", "n_steps", "ensemble"))
+def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, *, n_steps, ensemble):
+    thermostat_t = temperature_K if ensemble == "nvt" else None
+
+    def observe(s):
+        return {
+            "position": s.position,
+            "potential_energy": s.potential_energy,
+            "temperature": temperature(s),
+            "total_energy": conserved_energy(s),
+            "conserved": conserved_energy(s, temperature_K=thermostat_t, tau=tau),
+            "min_distance": _min_distance(s.position, box, neighbors),
+            "stale": needs_update(neighbors, s.position),
+            "moved": jnp.max(jnp.sum((s.position - neighbors.reference_position) ** 2, axis=-1)),
+        }
+
+    return simulate(energy_fn, params, state, box, neighbors, n_steps=n_steps, dt=dt, ensemble=ensemble,
+                    temperature_K=thermostat_t, tau=tau, observe=observe, remat=False)
+
+
+def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float, three_body: bool):
+    try:
+        return update(neighbors, np.asarray(position), np.asarray(box))
+    except NeighborListOverflowError:
+        logger.info("neighbour list overflowed its capacity; re-allocating (one recompilation)")
+        return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body)
+
+
+def run_md(
+    energy_fn: EnergyFn,
+    params: Params,
+    position,
+    box,
+    *,
+    cutoff: float,
+    skin: float = 1.0,
+    n_steps: int,
+    dt: float = 1.0,
+    ensemble: Literal["nve", "nvt"],
+    temperature_K: float,
+    tau: float = 100.0,
+    mass: float | Array = SI_MASS_AMU,
+    seed: int,
+    record_every: int = 10,
+    chunk: int = 100,
+    min_distance: float = 1.5,
+    three_body: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Long MD run on the host in jitted chunks, with neighbour-list rebuilds and stability checks.
+
+    Each chunk of ``chunk`` steps is one compiled :func:`simulate` call. Between chunks the list is
+    rebuilt on the host once some atom has moved more than ``skin / 4`` (so the next chunk rarely
+    uses up the ``skin / 2`` budget). Every step records whether the list went stale; a chunk in
+    which it did is discarded and re-run from its start with a list built there, and if even a
+    fresh list goes stale the chunk length is halved (logged) until it fits, for the rest of the
+    run. No accepted step is therefore computed with a stale list.
+
+    Stability is checked at every step: the run stops at the first step whose positions or
+    energies are not finite or whose shortest pair (taken from the neighbour list, valid at
+    every accepted step) is closer than ``min_distance``; that step is reported exactly, no
+    bisection is needed. A step that moves some atom more than ``skin / 2`` from a fresh list
+    (a chunk length of one cannot help) is reported as unstable too.
+
+    Args:
+        energy_fn: potential energy function.
+        params: its parameter pytree.
+        position: `[n_atoms, 3]` initial positions in Å (float64 unless float32 is passed).
+        box: `[3, 3]` cell in Å.
+        cutoff: interaction range in Å (e.g. ``potential.cutoff(params)``).
+        skin: neighbour-list buffer in Å.
+        n_steps: number of steps.
+        dt: time step in fs.
+        ensemble: ``"nve"`` or ``"nvt"``.
+        temperature_K: initial (and NVT target) temperature in K.
+        tau: NVT thermostat period in fs.
+        mass: amu, scalar or `[n_atoms]`.
+        seed: seed of the initial velocities.
+        record_every: steps between recorded frames (frame 0 is the initial state).
+        chunk: steps per compiled call.
+        min_distance: pairs closer than this (Å) mean the run has failed.
+        three_body: list triplets (needed by SW and EDIP).
+        progress: show a ``tqdm`` bar on stderr.
+
+    Returns:
+        dict with ``positions`` `[n_frames, n_atoms, 3]` (Å, unwrapped), ``steps`` `[n_frames]`,
+        ``box`` `[3, 3]`, ``temperature`` `[n_frames]` (K), ``potential_energy``, ``total_energy``
+        and ``conserved`` `[n_frames]` (eV; ``conserved`` is the Nosé–Hoover invariant in NVT and the
+        total energy in NVE), ``stable``, ``failed_step`` (int or None), ``n_steps_done`` and
+        ``n_rebuilds``. Frames stop at the last recorded step before a failure.
+
+    Raises:
+        ValueError: bad ``ensemble``, ``record_every`` or ``chunk``, or ``min_distance`` not below
+            the list radius.
+    """
+    from tqdm.auto import tqdm
+
+    if ensemble not in ("nve", "nvt"):
+        raise ValueError(f"expected ensemble 'nve' or 'nvt', got {ensemble!r}")
+    if record_every < 1 or chunk < 1:
+        raise ValueError(f"expected record_every >= 1 and chunk >= 1, got {record_every} and {chunk}")
+    if not min_distance < cutoff + skin:
+        raise ValueError(f"expected min_distance < cutoff + skin = {cutoff + skin} Å, got {min_distance}")
+    position = jnp.asarray(position)
+    dtype = position.dtype if position.dtype == jnp.float32 else jnp.float64
+    position, box = position.astype(dtype), jnp.asarray(box, dtype)
+    nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body)
+    state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
+                       key=jax.random.PRNGKey(seed))
+    thermostat_t = temperature_K if ensemble == "nvt" else None
+    frames = {"positions": [np.asarray(state.position)], "steps": [0],
+              "temperature": [float(temperature(state))],
+              "potential_energy": [float(state.potential_energy)],
+              "total_energy": [float(conserved_energy(state))],
+              "conserved": [float(conserved_energy(state, temperature_K=thermostat_t, tau=tau))]}
+    first = float(_min_distance(state.position, box, nbrs))
+    failed_step = None if (np.isfinite(frames["potential_energy"][0]) and first >= min_distance) else 0
+    if failed_step == 0:
+        logger.warning("initial configuration unusable: shortest pair %.3f Å (min_distance %.3f Å), "
+                       "energy %s eV", first, min_distance, frames["potential_energy"][0])
+
+    done, fresh, n_rebuilds = 0, True, 0
+    bar = tqdm(total=n_steps, disable=not progress, unit="step", mininterval=5.0, desc=f"MD {ensemble}")
+    while failed_step is None and done < n_steps:
+        n = min(chunk, n_steps - done)
+        final, obs = _chunk(energy_fn, params, state, box, nbrs, dt, temperature_K, tau,
+                            n_steps=n, ensemble=ensemble)
+        scalars = {k: np.asarray(v) for k, v in obs.items() if k != "position"}
+        bad = ~np.isfinite(scalars["potential_energy"]) | ~np.isfinite(scalars["total_energy"]) \
+            | ~(scalars["min_distance"] >= min_distance)  # NaN distances count as bad
+        stale = scalars["stale"]
+        first_bad = int(np.argmax(bad)) if bad.any() else n
+        first_stale = int(np.argmax(stale)) if stale.any() else n
+        if first_stale < n and first_stale <= first_bad:
+            if not fresh:  # list from an earlier chunk: rebuild where this chunk starts and re-run
+                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
+                fresh, n_rebuilds = True, n_rebuilds + 1
+                logger.info("neighbour list went stale at step %d; re-running the chunk from step %d",
+                            done + first_stale + 1, done)
+                continue
+            if first_stale == 0:
+                failed_step = done + 1
+                logger.warning("step %d moved an atom by %.3f Å > skin/2 = %.3f Å from a fresh list: unstable",
+                               failed_step, float(np.sqrt(scalars["moved"][0])), skin / 2)
+                break
+            new = chunk
+            while new > first_stale:
+                new //= 2
+            logger.info("a fresh neighbour list went stale after %d steps; chunk %d -> %d for the rest "
+                        "of the run", first_stale, chunk, new)
+            chunk = new
+            continue
+        keep = first_bad  # steps [0, keep) of this chunk are accepted
+        steps = done + 1 + np.arange(keep)
+        pick = np.flatnonzero(steps % record_every == 0)
+        if pick.size:
+            frames["positions"].extend(np.asarray(obs["position"][jnp.asarray(pick)]))
+            frames["steps"].extend(steps[pick].tolist())
+            for k in ("temperature", "potential_energy", "total_energy", "conserved"):
+                frames[k].extend(scalars[k][pick].tolist())
+        if first_bad < n:
+            failed_step = done + first_bad + 1
+            logger.warning("MD unstable at step %d: shortest pair %.3f Å (min_distance %.3f Å), energy %s eV",
+                           failed_step, scalars["min_distance"][first_bad], min_distance,
+                           scalars["potential_energy"][first_bad])
+            done += keep
+            bar.update(keep)
+            break
+        state, done = final, done + n
+        bar.update(n)
+        if float(scalars["moved"][-1]) > (0.25 * skin) ** 2:
+            nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
+            fresh, n_rebuilds = True, n_rebuilds + 1
+        else:
+            fresh = False
+    bar.close()
+    out = {k: np.asarray(v) for k, v in frames.items()}
+    out.update(box=np.asarray(box), stable=failed_step is None, failed_step=failed_step, n_steps_done=done,
+               n_rebuilds=n_rebuilds)
+    return out
