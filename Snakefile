@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"
 include: "workflow/rules/fits.smk"
+include: "workflow/rules/gnn.smk"
 
 
 rule all:

@@ -77,3 +77,38 @@ def elastic_bars(rows: dict[str, dict]):
     ax.set_ylabel("GPa")
     ax.legend(frameon=False, fontsize=7)
     return fig
+
+
+_MODEL_LABELS = {"pretrained": "PT-GNN", "ft": "FT-GNN", "ft_rdf": "FT-GNN (RDF)"}
+
+
+def gnn_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, reference_label: str):
+    """g(r) of every model beside the reference, one panel per condition; failed runs are named."""
+    fig, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions), 3.0), squeeze=False, sharey=True)
+    for ax, condition in zip(axes[0], conditions, strict=True):
+        first = tests[models[0], condition]
+        ax.plot(first["r"], first["g_ref"], color="k", lw=2, label=reference_label)
+        for k, model in enumerate(models):
+            test = tests[model, condition]
+            label = _MODEL_LABELS.get(model, model)
+            if test["stable"]:
+                ax.plot(test["r"], test["g"], color=f"C{k}", label=label)
+            else:
+                ax.plot([], [], color=f"C{k}", ls=":", label=f"{label}: failed at step {test['failed_step']}")
+        ax.set(xlabel="r (Å)", title=condition.replace("_", ", ").replace("216", "216 atoms"))
+        ax.legend(frameon=False, fontsize=7)
+    axes[0][0].set_ylabel("g(r)")
+    return fig
+
+
+def gnn_losses(histories: dict[str, list[dict]]):
+    """Training and validation loss per epoch of each training stage."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for k, (model, history) in enumerate(histories.items()):
+        epochs = [h["epoch"] for h in history]
+        label = _MODEL_LABELS.get(model, model)
+        ax.plot(epochs, [h["train_loss"] for h in history], color=f"C{k}", label=f"{label} train")
+        ax.plot(epochs, [h["validation_loss"] for h in history], color=f"C{k}", ls="--", label=f"{label} validation")
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log")
+    ax.legend(frameon=False, fontsize=7)
+    return fig

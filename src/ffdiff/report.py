@@ -91,3 +91,22 @@ def _summary_row(potential, fit, params, fitted, props) -> dict:
         "C11 (GPa)": props["C11"], "C12 (GPa)": props["C12"], "C44 (GPa)": props["C44"],
         "ν Γ optical (THz)": props.get("nu_max_Gamma"),
     }
+
+
+GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_atom", "force_rmse", "force_mae",
+               "rdf_mse", "stable", "failed_step"]
+
+
+def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, models, conditions) -> pd.DataFrame:
+    """Table 6: per model, energy/force errors on the ``train`` and ``test`` splits, then one row per
+    MD test condition with its RDF MSE, whether it stayed stable and the step it failed at (a failed
+    run has no RDF MSE: its RDF would be meaningless)."""
+    rows = []
+    for model in models:
+        for split in ("train", "test"):
+            rows.append({"model": model, "condition": split, **errors[model][split]})
+        for condition in conditions:
+            test = tests[model, condition]
+            rows.append({"model": model, "condition": condition, "rdf_mse": test.get("rdf_mse"),
+                         "stable": test["stable"], "failed_step": test["failed_step"]})
+    return pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)

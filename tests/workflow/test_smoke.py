@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from run_workflow import ROOT, snakemake
@@ -202,3 +203,53 @@ def test_paper_source_offline_fails_clearly(paper_server, tmp_path):
     log = (work / "logs/download_paper_reference.log").read_text()
     assert f"could not download {url}/Si_DFT/Si_VASP_DFT_FC/SPOSCAR" in log and "network access" in log
     assert not any((work / "resources/reference").rglob("*SPOSCAR*"))
+
+
+def test_gnn_chain_outputs(smoke_run):
+    """Table 6 layout: errors on train/test, one MD test per condition, stable or failed with a step."""
+    import pandas as pd
+
+    from ffdiff.fitting.gnn import load_model
+    from ffdiff.report import GNN_COLUMNS
+
+    table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")
+    assert list(table.columns) == GNN_COLUMNS
+    assert list(table.model.unique()) == ["pretrained", "ft", "ft_rdf"]
+    assert list(table.condition[:5]) == ["train", "test", "2000K", "3000K", "2000K_216"]
+    errors = table[table.condition.isin(["train", "test"])]
+    assert (errors.force_rmse > errors.force_mae).all() and errors.energy_rmse_mev_atom.notna().all()
+    tests = table[~table.condition.isin(["train", "test"])]
+    assert (tests.stable.astype(bool) == tests.rdf_mse.notna()).all()
+    assert (tests.stable.astype(bool) == tests.failed_step.isna()).all()
+    assert "surrogate" in (smoke_run / "results/tables/gnn_metrics.md").read_text()
+    model, params, meta = load_model(smoke_run / "results/gnn/ft_rdf/model.npz")
+    assert meta["stage"] == "ft_rdf" and model.config.features == 16
+    assert (smoke_run / "results/gnn/pretrained/checkpoint.npz").exists()
+    for name in ("gnn_rdf", "gnn_losses"):
+        assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 10_000
+    trajectory = json.loads((smoke_run / "resources/gnn/trajectory_2000K_216.json").read_text())
+    assert trajectory["n_atoms"] == 216 and trajectory["phase_found"] in ("crystal", "liquid")
+
+
+def test_gnn_reads_your_own_data(smoke_run, tmp_path):
+    """Snapshots and a trajectory given as files (extended XYZ here; any read_frames format) replace the
+    teacher's, frame for frame."""
+    from ase.io import write
+
+    from ffdiff.data.dataset import Dataset
+
+    snapshots = Dataset.load(smoke_run / "resources/gnn/snapshots.npz")
+    trajectory = Dataset.load(smoke_run / "resources/gnn/trajectory_2000K.npz")
+    write(tmp_path / "snapshots.extxyz", snapshots.to_frames())
+    write(tmp_path / "aimd.extxyz", trajectory.to_frames())
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    config["gnn"]["snapshots"]["files"] = [str(tmp_path / "snapshots.extxyz")]
+    config["gnn"]["trajectories"]["conditions"]["2000K"]["file"] = str(tmp_path / "aimd.extxyz")
+    path = tmp_path / "files.yaml"
+    path.write_text(yaml.safe_dump(config))
+    work = tmp_path / "work"
+    snakemake(work, "resources/gnn/snapshots.npz", "resources/gnn/trajectory_2000K.npz", config=path)
+    for name, reference in (("snapshots", snapshots), ("trajectory_2000K", trajectory)):
+        ours = Dataset.load(work / f"resources/gnn/{name}.npz")
+        np.testing.assert_allclose(ours.forces, reference.forces, atol=1e-8)
+        np.testing.assert_allclose(ours.energies, reference.energies, atol=1e-8)

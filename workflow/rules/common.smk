@@ -127,8 +127,39 @@ def get_elastic_inputs(wildcards):
     return {}
 
 
+GNN_MODELS = ["pretrained", "ft", "ft_rdf"]
+GNN_CONDITIONS = list(config["gnn"]["trajectories"]["conditions"])
+
+
+wildcard_constraints:
+    model="|".join(GNN_MODELS),
+    condition="|".join(GNN_CONDITIONS),
+
+
+def gnn_condition_cfg(wildcards):
+    """Settings of one reference trajectory (``gnn.trajectories.conditions.<condition>``)."""
+    return config["gnn"]["trajectories"]["conditions"][wildcards.condition]
+
+
+def get_gnn_train_trajectory():
+    train = config["gnn"]["trajectories"]["train"]
+    if train not in GNN_CONDITIONS:
+        raise ValueError(f"gnn.trajectories.train = {train!r} is not among the conditions {GNN_CONDITIONS}")
+    return f"resources/gnn/trajectory_{train}.npz"
+
+
+def get_gnn_train_temperature():
+    return config["gnn"]["trajectories"]["conditions"][config["gnn"]["trajectories"]["train"]]["temperature_K"]
+
+
+def get_gnn_tests():
+    return expand("results/gnn/{model}/md_{condition}.json", model=GNN_MODELS, condition=GNN_CONDITIONS)
+
+
 def get_final_output():
     return [
+        "results/tables/gnn_metrics.md",
+        "results/figures/gnn_rdf.png",
         "results/tables/potentials_check.md",
         "results/tables/fit_summary.md",
         "results/tables/lammps_check.csv",

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 #: (D ≈ 7.5e-5 cm²/s). 1 Å² therefore separates the phases for a production of at least ~0.5 ps.
 MSD_THRESHOLD_A2 = 1.0
 
+CHECKPOINT_SECONDS = 30.0  # wall time between checkpoint writes of a running teacher
 # Metadata stored with every sampled frame; a checkpoint must match the run that resumes it.
 _RUN_KEYS = ("target_temperature_K", "timestep_fs", "sample_every_fs", "tdamp_fs", "seed")
 
@@ -119,7 +121,7 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
         equilibration_fs, production_fs, sample_every_fs: durations, fs; multiples of ``timestep_fs``.
         tdamp_fs: thermostat time constant, fs.
         seed: seed of the numpy ``Generator`` drawing the initial velocities.
-        checkpoint: extended XYZ file of the frames so far; rewritten after every sample, and, if it
+        checkpoint: extended XYZ file of the frames so far; rewritten every ``CHECKPOINT_SECONDS``, and, if it
             exists, the run continues from its last frame (see the module docstring).
         progress: show a tqdm progress bar on stderr.
 
@@ -168,7 +170,8 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
     from tqdm import tqdm
 
     total = n_equilibration + (n_samples - len(frames)) * n_every
-    with tqdm(total=total, file=sys.stderr, disable=not progress, unit="step",
+    saved = time.monotonic()
+    with tqdm(total=total, file=sys.stderr, disable=not progress, unit="step", mininterval=5.0,
               desc=f"NVT {temperature_K:g} K") as bar:
         for start in range(0, n_equilibration, n_every):
             chunk = min(n_every, n_equilibration - start)
@@ -180,8 +183,11 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
             step += n_every
             bar.update(n_every)
             frames.append(_sample(state, step * timestep_fs, run))
-            if checkpoint is not None:
+            # Rewriting the file costs O(frames): do it every CHECKPOINT_SECONDS, and at the end.
+            if checkpoint is not None and (time.monotonic() - saved > CHECKPOINT_SECONDS
+                                           or len(frames) == n_samples):
                 _write_checkpoint(checkpoint, frames)
+                saved = time.monotonic()
     return frames
 
 
@@ -239,7 +245,8 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
                     repeat: int = 2, timestep_fs: float = 1.0, equilibration_fs: float = 2000.0,
                     production_fs: float = 10000.0, sample_every_fs: float = 10.0, melt_fs: float = 3000.0,
                     tdamp_fs: float = 100.0, seed: int = 0, source_prefix: str = "teacher",
-                    checkpoint_dir=None, progress: bool = True) -> tuple[Dataset, dict]:
+                    check_phase: bool = True, checkpoint_dir=None,
+                    progress: bool = True) -> tuple[Dataset, dict]:
     """The Cubuk-like set from a teacher: one :func:`run_nvt` per condition on a diamond supercell.
 
     Args:
@@ -251,6 +258,8 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
         melt_fs: duration of the melting run before a liquid condition, fs.
         seed: master seed; each condition gets its own seed drawn from it.
         source_prefix: label prefix, e.g. ``"teacher-edip"``.
+        check_phase: raise when a run ends in another phase than its condition says; otherwise
+            the phase found is only recorded (short test runs, or conditions meant to be checked).
         checkpoint_dir: folder for ``<name>.extxyz`` (and ``<name>.melt.extxyz``) checkpoints.
         progress: tqdm progress bars on stderr.
 
@@ -287,7 +296,7 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
                          checkpoint=folder / f"{condition.name}.extxyz" if folder else None, progress=progress)
         msd = mean_squared_displacement(frames)
         phase = "liquid" if msd > MSD_THRESHOLD_A2 else "crystal"
-        if phase != condition.phase:
+        if check_phase and phase != condition.phase:
             raise RuntimeError(f"{condition.name}: expected a {condition.phase}, the run is a {phase} "
                                f"(MSD {msd:.3g} Å², threshold {MSD_THRESHOLD_A2} Å²)")
         source = f"{source_prefix}:{condition.name}"

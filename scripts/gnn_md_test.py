@@ -1,0 +1,27 @@
+"""MD test of one model at one condition: RDF against the teacher's, stability and failed step.
+
+Inputs: model (.npz), trajectory (.npz, the teacher run at that condition). Params: evaluate, grid,
+temperature_K, md, seed. Outputs: result (JSON). Wildcards: model, condition.
+"""
+
+from ffdiff.data.dataset import Dataset
+from ffdiff.fitting.gnn import RDFSettings, load_model, reference_rdf, test_md
+from ffdiff.workflow import configure_logging, write_json
+
+
+def run(inputs, params, outputs) -> None:
+    model, weights, _ = load_model(inputs.model)
+    trajectory, grid, settings = Dataset.load(inputs.trajectory), RDFSettings(**params.grid), params.evaluate
+    result = test_md(model, weights, trajectory.positions[0], trajectory.cells[0], reference_rdf(trajectory, grid),
+                     grid, temperature_K=params.temperature_K, n_steps=settings["md_steps"],
+                     ensemble=settings["ensemble"], dt=params.md["timestep_fs"], tau=params.md["tdamp_fs"],
+                     record_every=settings["record_every"], skin=settings["skin"],
+                     min_distance=settings["min_distance"], seed=params.seed)
+    write_json(outputs.result, result)
+    logger.info("stable %s (failed step %s), RDF MSE %s", result["stable"], result["failed_step"],
+                result.get("rdf_mse"))
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

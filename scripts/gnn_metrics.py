@@ -1,0 +1,28 @@
+"""The Table-6 metrics: one row per model × condition (train/test errors, MD tests).
+
+Inputs: errors (JSON per model), tests (JSON per model × condition). Params: models, conditions, label.
+Outputs: csv, markdown.
+"""
+
+import json
+from pathlib import Path
+
+from ffdiff.report import gnn_table, to_markdown
+from ffdiff.workflow import configure_logging
+
+
+def run(inputs, params, outputs) -> None:
+    errors = {m: json.loads(Path(p).read_text()) for m, p in zip(params.models, inputs.errors, strict=True)}
+    tests = {}
+    for path in inputs.tests:
+        model, condition = Path(path).parent.name, Path(path).stem.removeprefix("md_")
+        tests[model, condition] = json.loads(Path(path).read_text())
+    table = gnn_table(errors, tests, models=params.models, conditions=params.conditions)
+    table.to_csv(outputs.csv, index=False)
+    Path(outputs.markdown).write_text(f"Reference: {params.label}.\n\n" + to_markdown(table))
+    logger.info("\n%s", table)
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

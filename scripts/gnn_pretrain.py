@@ -1,0 +1,31 @@
+"""Pretrain the MPGNN on the snapshot energies and forces (best validation model kept; resumes).
+
+Inputs: snapshots (.npz). Params: model, training, split, seed. Outputs: model (.npz), history (JSON).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ffdiff.data.dataset import Dataset
+from ffdiff.fitting.gnn import fingerprint, fit_energies_forces, new_model, save_model, split_frames
+from ffdiff.fitting.training import train_settings
+from ffdiff.workflow import configure_logging, write_json
+
+
+def run(inputs, params, outputs) -> None:
+    dataset = Dataset.load(inputs.snapshots)
+    model, start = new_model(params.model, params.seed, float(np.mean(dataset.energies)) / dataset.n_atoms)
+    splits = split_frames(dataset, model, fractions=params.split, seed=params.seed)
+    settings = train_settings(params.training, params.seed)
+    key = fingerprint(Path(inputs.snapshots), params.model, params.training, params.split, params.seed)
+    best, history = fit_energies_forces(model, start, splits, settings, fingerprint=key,
+                                        checkpoint=Path(outputs.model).with_name("checkpoint.npz"))
+    save_model(outputs.model, model, best, stage="pretrained", data=str(inputs.snapshots))
+    write_json(outputs.history, {"history": history})
+    logger.info("best validation loss %.6g", min(row["validation_loss"] for row in history))
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -1,0 +1,48 @@
+"""Energy/force snapshots for pretraining: your files if given, else the Cubuk et al. conditions run
+with the teacher potential.
+
+Inputs: files (optional; any format ffdiff.data.read_frames reads).
+Params: teacher ({potential, params, label}), md ({timestep_fs, tdamp_fs, lattice_constant, melt_fs}),
+snapshots ({conditions, equilibration_fs, production_fs, sample_every_fs, check_phase}), seed.
+Outputs: dataset (.npz), metadata (JSON). Resumes each run from resources/gnn/checkpoints/.
+"""
+
+from pathlib import Path
+
+from ffdiff import Calculator
+from ffdiff.data.dataset import Dataset
+from ffdiff.data.teacher import Condition, teacher_dataset
+from ffdiff.data.trajectories import read_frames
+from ffdiff.workflow import configure_logging, write_json
+
+
+def from_files(paths) -> Dataset:
+    """Every frame of every file, labelled with its file's name."""
+    return Dataset.concatenate(*[Dataset.from_frames(read_frames(p), source=f"file:{Path(p).name}") for p in paths])
+
+
+def run(inputs, params, outputs) -> None:
+    if inputs.files:
+        dataset = from_files(inputs.files)
+        dataset.save(outputs.dataset)
+        write_json(outputs.metadata, {"files": list(inputs.files), "frames": len(dataset)})
+        logger.info("%d frames from %d files", len(dataset), len(inputs.files))
+        return
+    snapshots, md = params.snapshots, params.md
+    dataset, metadata = teacher_dataset(
+        Calculator(params.teacher["potential"], params.teacher["params"]),
+        conditions=[Condition(**c) for c in snapshots["conditions"]], lattice_constant=md["lattice_constant"],
+        timestep_fs=md["timestep_fs"], equilibration_fs=snapshots["equilibration_fs"],
+        production_fs=snapshots["production_fs"], sample_every_fs=snapshots["sample_every_fs"],
+        melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"], seed=params.seed,
+        source_prefix=f"teacher-{params.teacher['potential']}", check_phase=snapshots["check_phase"],
+        checkpoint_dir=Path(outputs.dataset).parent / "checkpoints" / "snapshots",
+    )
+    dataset.save(outputs.dataset)
+    write_json(outputs.metadata, {"teacher": params.teacher, "frames": len(dataset), "conditions": metadata})
+    logger.info("%d frames from %s", len(dataset), params.teacher["label"])
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -1,0 +1,46 @@
+"""One reference NVT trajectory (RDF target or test): your file if given, else a teacher run from the
+crystal, melted first if asked, equilibrated, then sampled; the phase it ends in is recorded.
+
+Inputs: files (optional, one trajectory with energies and forces, e.g. an AIMD vasprun.xml).
+Params: teacher, md, condition ({temperature_K, repeat, melt_K}), times ({equilibration_fs,
+production_fs, sample_every_fs}), seed. Outputs: dataset (.npz), metadata (JSON). Wildcards: condition.
+"""
+
+from pathlib import Path
+
+from ffdiff import Calculator
+from ffdiff.data.dataset import Dataset
+from ffdiff.data.teacher import Condition, phase_of, teacher_dataset
+from ffdiff.data.trajectories import read_frames
+from ffdiff.workflow import configure_logging, write_json
+
+
+def run(wildcards, inputs, params, outputs) -> None:
+    if inputs.files:
+        frames = read_frames(inputs.files[0])
+        dataset = Dataset.from_frames(frames, source=f"file:{Path(inputs.files[0]).name}",
+                                      temperature=params.condition["temperature_K"])
+        dataset.save(outputs.dataset)
+        write_json(outputs.metadata, {"file": inputs.files[0], "n_atoms": dataset.n_atoms, "frames": len(dataset),
+                                      "phase_found": phase_of(frames)})
+        return
+    condition, times, md = params.condition, params.times, params.md
+    dataset, metadata = teacher_dataset(
+        Calculator(params.teacher["potential"], params.teacher["params"]),
+        conditions=[Condition(wildcards.condition, condition["temperature_K"], melt_K=condition["melt_K"])],
+        lattice_constant=md["lattice_constant"], repeat=condition["repeat"], timestep_fs=md["timestep_fs"],
+        equilibration_fs=times["equilibration_fs"], production_fs=times["production_fs"],
+        sample_every_fs=times["sample_every_fs"], melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"],
+        seed=params.seed, source_prefix=f"teacher-{params.teacher['potential']}", check_phase=False,
+        checkpoint_dir=Path(outputs.dataset).parent / "checkpoints" / f"trajectory_{wildcards.condition}",
+    )
+    dataset.save(outputs.dataset)
+    info = metadata[wildcards.condition]
+    write_json(outputs.metadata, {"teacher": params.teacher, "n_atoms": dataset.n_atoms, **info})
+    logger.info("%s: %d frames of %d atoms, ends %s", wildcards.condition, len(dataset), dataset.n_atoms,
+                info["phase_found"])
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -1,0 +1,28 @@
+"""Figures of the GNN chain: RDFs of every model against the reference per condition (paper Fig. 4),
+and the training curves.
+
+Inputs: tests (JSON per model × condition), histories (JSON per model). Params: models, conditions,
+label. Outputs: rdf, losses (PNG and PDF each).
+"""
+
+import json
+from pathlib import Path
+
+from ffdiff import plotting
+from ffdiff.workflow import configure_logging
+
+
+def run(inputs, params, outputs) -> None:
+    tests = {(Path(p).parent.name, Path(p).stem.removeprefix("md_")): json.loads(Path(p).read_text())
+             for p in inputs.tests}
+    histories = {m: json.loads(Path(p).read_text())["history"] for m, p in zip(params.models, inputs.histories,
+                                                                                strict=True)}
+    plotting.save(plotting.gnn_rdfs(tests, models=params.models, conditions=params.conditions,
+                                    reference_label=params.label), outputs.rdf)
+    plotting.save(plotting.gnn_losses(histories), outputs.losses)
+    logger.info("wrote %s and %s", list(outputs.rdf), list(outputs.losses))
+
+
+if __name__ == "__main__":
+    logger = configure_logging(snakemake)  # noqa: F821
+    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -1,0 +1,228 @@
+"""The GNN chain of Gangan et al. §3.4: pretraining and fine-tuning an MPGNN on energies and forces,
+fine-tuning on a radial distribution function through differentiable MD, and MD tests.
+
+Models are :mod:`ffdiff.potentials.mpgnn` networks; their weights travel as ``.npz`` pytrees
+(:mod:`ffdiff.checkpoint`) with the network settings in the metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ffdiff.checkpoint import load_pytree, save_pytree
+from ffdiff.fitting.training import (
+    Frames,
+    TrainSettings,
+    energy_force_loss,
+    errors,
+    mean_loss,
+    stack_frames,
+    train,
+)
+from ffdiff.neighbors import neighbor_list, needs_update
+from ffdiff.potentials.mpgnn import MPGNNConfig, MPGNNPotential, init_params, potential
+from ffdiff.properties.md import init_state, run_md, simulate
+from ffdiff.properties.rdf import rdf_mse, smooth_rdf
+from ffdiff.typing import Params
+
+logger = logging.getLogger(__name__)
+
+
+def fingerprint(*parts) -> str:
+    """A short hash of JSON-serialisable settings and input files' contents (for checkpoints)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            digest.update(part.read_bytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class RDFSettings:
+    """Grid and kernel of the smooth g(r) (Å).
+
+    ``r_max + 4 sigma`` must stay within half the smallest cell width (5.43 Å for 64 atoms).
+    """
+
+    r_min: float = 1.0
+    r_max: float = 5.0
+    n_points: int = 81
+    sigma: float = 0.1
+
+    @property
+    def grid(self) -> np.ndarray:
+        return np.linspace(self.r_min, self.r_max, self.n_points)
+
+
+def reference_rdf(dataset, rdf: RDFSettings, *, batch: int = 50) -> np.ndarray:
+    """`[n_points]` smooth g(r) averaged over every frame of a trajectory dataset (one cell)."""
+    positions, box = np.asarray(dataset.positions), np.asarray(dataset.cells[0])
+    if not np.allclose(dataset.cells, box):
+        raise ValueError("a reference RDF needs one fixed cell for all frames")
+    parts = [np.asarray(smooth_rdf(jnp.asarray(positions[k:k + batch]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
+             * len(positions[k:k + batch]) for k in range(0, len(positions), batch)]
+    return np.sum(parts, axis=0) / len(positions)
+
+
+# --- models ------------------------------------------------------------------------------------------
+
+
+def new_model(config: Mapping, seed: int, energy_per_atom: float) -> tuple[MPGNNPotential, Params]:
+    """An MPGNN from config keys of :class:`MPGNNConfig`, with weights initialised from ``seed`` and the
+    per-atom offset at the data's mean energy per atom (so training starts at the right scale)."""
+    net = MPGNNConfig(**config)
+    params = init_params(jax.random.key(seed), net, energy_per_atom=energy_per_atom)
+    return potential(net), params
+
+
+def save_model(path, model: MPGNNPotential, params: Params, **metadata) -> None:
+    save_pytree(path, params, {"mpgnn": dataclasses.asdict(model.config), **metadata})
+
+
+def load_model(path) -> tuple[MPGNNPotential, Params, dict]:
+    """(potential, weights, metadata) of a model file written by :func:`save_model`."""
+    with np.load(path, allow_pickle=False) as handle:
+        if "__ffdiff__" not in handle.files:
+            raise ValueError(f"{path}: not an ffdiff model file")
+        meta = json.loads(str(handle["__ffdiff__"]))
+    config = meta.get("metadata", meta).get("mpgnn")
+    if config is None:
+        raise ValueError(f"{path}: no MPGNN settings in the file")
+    model = potential(MPGNNConfig(**config))
+    params, metadata = load_pytree(path, init_params(jax.random.key(0), model.config))
+    return model, params, metadata
+
+
+# --- energy/force training ---------------------------------------------------------------------------
+
+
+def split_frames(dataset, model: MPGNNPotential, *, fractions, seed: int) -> dict[str, Frames]:
+    """The train/validation/test splits of ``dataset`` as batched graphs."""
+    indices = dataset.split(fractions=fractions, seed=seed)
+    return {name: stack_frames(dataset.take(index), model.config.cutoff) for name, index in indices.items()}
+
+
+def fit_energies_forces(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
+                        settings: TrainSettings, *, checkpoint=None, fingerprint: str = "",
+                        progress: bool = True) -> tuple[Params, list[dict]]:
+    """Pretraining or fine-tuning on energies and forces (MSE), best validation loss kept."""
+    loss = lambda p, batch: energy_force_loss(model.energy, p, batch, settings.weights)  # noqa: E731
+    validation = mean_loss(loss, splits["validation"], settings.batch_size)
+    return train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
+                 fingerprint=fingerprint, progress=progress)
+
+
+# --- RDF fine-tuning through MD ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MDSettings:
+    """The differentiable simulation: ``n_steps`` of ``dt`` fs from ``start`` with Maxwell–Boltzmann
+    velocities at ``temperature_K`` (seeded, the same every epoch), RDF averaged over the frames
+    every ``record_every`` steps. ``skin`` (Å) is the neighbour-list head room for the whole run."""
+
+    n_steps: int = 200
+    dt: float = 1.0
+    temperature_K: float = 2000.0
+    ensemble: str = "nve"
+    tau: float = 100.0
+    record_every: int = 5
+    skin: float = 1.5
+    seed: int = 0
+
+
+def init_rdf_loss(model: MPGNNPotential, start_position, box, g_ref, rdf: RDFSettings, md: MDSettings,
+                  params: Params):
+    """``params -> MSE(g_model, g_ref)``, with g_model the smooth RDF of an MD run of ``model``.
+
+    The neighbour list is built once at the start with ``md.skin``; :func:`check_rdf_list` tells
+    whether a run stayed within it. Every step is rematerialised in the backward pass, so memory
+    grows with the number of steps only by one state per step.
+    """
+    position, box = jnp.asarray(start_position), jnp.asarray(box)
+    nbrs = neighbor_list(np.asarray(position), np.asarray(box), model.config.cutoff, skin=md.skin, triplets=False)
+    velocity = init_state(model.energy, params, position, box, nbrs, temperature_K=md.temperature_K,
+                          key=jax.random.PRNGKey(md.seed)).velocity
+    grid, g_ref = jnp.asarray(rdf.grid), jnp.asarray(g_ref)
+
+    def trajectory(p):
+        state = init_state(model.energy, p, position, box, nbrs, temperature_K=md.temperature_K,
+                           key=jax.random.PRNGKey(md.seed)).replace(velocity=velocity)
+        _, frames = simulate(model.energy, p, state, box, nbrs, n_steps=md.n_steps, dt=md.dt,
+                             ensemble=md.ensemble, temperature_K=md.temperature_K, tau=md.tau)
+        return frames[md.record_every - 1::md.record_every]
+
+    def loss(p):
+        return rdf_mse(smooth_rdf(trajectory(p), box, grid, sigma=rdf.sigma), g_ref)
+
+    return loss, trajectory, nbrs
+
+
+def check_rdf_list(trajectory, params: Params, nbrs) -> bool:
+    """Whether every recorded frame of the differentiable run stayed within half the list's skin."""
+    frames = jax.jit(trajectory)(params)
+    return not bool(jnp.any(jax.vmap(lambda x: needs_update(nbrs, x))(frames)))
+
+
+def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames], start_position, box, g_ref,
+            settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, rdf_weight: float, checkpoint=None,
+            fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict]:
+    """Fine-tuning on energies and forces plus ``rdf_weight`` × the RDF MSE of a differentiable MD run.
+
+    Returns (best-validation params, history, diagnostics); validation is the energy/force loss of the
+    validation frames plus the weighted RDF term.
+    """
+    rdf_loss, trajectory, nbrs = init_rdf_loss(model, start_position, box, g_ref, rdf, md, params)
+    ef = lambda p, batch: energy_force_loss(model.energy, p, batch, settings.weights)  # noqa: E731
+    loss = lambda p, batch: ef(p, batch) + rdf_weight * rdf_loss(p)  # noqa: E731
+    ef_validation = mean_loss(ef, splits["validation"], settings.batch_size)
+    rdf_value = jax.jit(rdf_loss)
+    validation = lambda p: ef_validation(p) + rdf_weight * float(rdf_value(p))  # noqa: E731
+    before = float(rdf_value(params))
+    best, history = train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
+                          fingerprint=fingerprint, progress=progress)
+    diagnostics = {"rdf_mse_start": before, "rdf_mse_best": float(rdf_value(best)),
+                   "list_valid_start": check_rdf_list(trajectory, params, nbrs),
+                   "list_valid_best": check_rdf_list(trajectory, best, nbrs)}
+    logger.info("RDF MSE %.4g -> %.4g; neighbour list valid: %s", before, diagnostics["rdf_mse_best"], diagnostics)
+    return best, history, diagnostics
+
+
+# --- tests ------------------------------------------------------------------------------------------
+
+
+def test_md(model: MPGNNPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
+            temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
+            record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, seed: int = 0,
+            progress: bool = True) -> dict:
+    """An MD test of a model: its RDF against ``g_ref``, and whether (and when) the run failed.
+
+    A run that fails (non-finite values, a pair closer than ``min_distance`` Å) is reported with its
+    failed step and no RDF error: an RDF of a broken run would be meaningless.
+    """
+    run = run_md(model.energy, params, start_position, box, cutoff=model.config.cutoff, skin=skin,
+                 n_steps=n_steps, dt=dt, ensemble=ensemble, temperature_K=temperature_K, tau=tau, seed=seed,
+                 record_every=record_every, min_distance=min_distance, three_body=False, progress=progress)
+    out = {"stable": bool(run["stable"]), "failed_step": run["failed_step"], "n_steps_done": run["n_steps_done"],
+           "temperature_mean_K": float(np.mean(run["temperature"][1:])) if len(run["temperature"]) > 1 else None,
+           "r": rdf.grid, "g_ref": np.asarray(g_ref)}
+    if run["stable"]:
+        g = np.asarray(smooth_rdf(jnp.asarray(run["positions"][1:]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
+        out |= {"g": g, "rdf_mse": float(rdf_mse(g, g_ref))}
+    return out
+
+
+def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames]) -> dict[str, dict]:
+    """Energy and force errors on the train and test splits."""
+    return {name: errors(model.energy, params, splits[name]) for name in ("train", "test")}

@@ -1,0 +1,221 @@
+"""GNN stage: teacher reference data, MPGNN pretraining, energy/force and RDF fine-tuning, MD tests."""
+
+GNN = "resources/gnn"
+
+
+rule gnn_snapshots:
+    input:
+        files=cfg("gnn", "snapshots", "files"),
+    output:
+        dataset=f"{GNN}/snapshots.npz",
+        metadata=f"{GNN}/snapshots.json",
+    log:
+        "logs/gnn_snapshots.log",
+    benchmark:
+        "results/benchmarks/gnn_snapshots.tsv"
+    params:
+        teacher=cfg("gnn", "teacher"),
+        md=cfg("gnn", "md"),
+        snapshots=cfg("gnn", "snapshots"),
+        seed=cfg("gnn", "seed"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Energy/force snapshots for pretraining"
+    script:
+        "../../scripts/gnn_snapshots.py"
+
+
+rule gnn_trajectory:
+    input:
+        files=lambda wildcards: [f] if (f := gnn_condition_cfg(wildcards)["file"]) else [],
+    output:
+        dataset=f"{GNN}/trajectory_{{condition}}.npz",
+        metadata=f"{GNN}/trajectory_{{condition}}.json",
+    log:
+        "logs/gnn_trajectory/{condition}.log",
+    benchmark:
+        "results/benchmarks/gnn_trajectory/{condition}.tsv"
+    params:
+        teacher=cfg("gnn", "teacher"),
+        md=cfg("gnn", "md"),
+        condition=gnn_condition_cfg,
+        times=lambda wildcards: {
+            k: config["gnn"]["trajectories"][k]
+            for k in ("equilibration_fs", "production_fs", "sample_every_fs")
+        },
+        seed=cfg("gnn", "seed"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Reference NVT trajectory at {wildcards.condition}"
+    script:
+        "../../scripts/gnn_trajectory.py"
+
+
+rule gnn_pretrain:
+    input:
+        snapshots=f"{GNN}/snapshots.npz",
+    output:
+        model="results/gnn/pretrained/model.npz",
+        history="results/gnn/pretrained/history.json",
+    log:
+        "logs/gnn_pretrain.log",
+    benchmark:
+        "results/benchmarks/gnn_pretrain.tsv"
+    params:
+        model=cfg("gnn", "model"),
+        training=cfg("gnn", "pretrain"),
+        split=cfg("gnn", "split"),
+        seed=cfg("gnn", "seed"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Pretraining the MPGNN on the snapshot energies and forces"
+    script:
+        "../../scripts/gnn_pretrain.py"
+
+
+rule gnn_finetune:
+    input:
+        model="results/gnn/pretrained/model.npz",
+        trajectory=get_gnn_train_trajectory(),
+    output:
+        model="results/gnn/ft/model.npz",
+        history="results/gnn/ft/history.json",
+    log:
+        "logs/gnn_finetune.log",
+    benchmark:
+        "results/benchmarks/gnn_finetune.tsv"
+    params:
+        training=cfg("gnn", "finetune"),
+        split=cfg("gnn", "split"),
+        seed=cfg("gnn", "seed"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Fine-tuning the MPGNN on energies and forces (FT-GNN)"
+    script:
+        "../../scripts/gnn_finetune.py"
+
+
+rule gnn_rdf:
+    input:
+        model="results/gnn/pretrained/model.npz",
+        trajectory=get_gnn_train_trajectory(),
+    output:
+        model="results/gnn/ft_rdf/model.npz",
+        history="results/gnn/ft_rdf/history.json",
+    log:
+        "logs/gnn_rdf.log",
+    benchmark:
+        "results/benchmarks/gnn_rdf.tsv"
+    params:
+        rdf=cfg("gnn", "rdf"),
+        grid=cfg("gnn", "rdf_grid"),
+        md=cfg("gnn", "md"),
+        temperature_K=get_gnn_train_temperature(),
+        split=cfg("gnn", "split"),
+        seed=cfg("gnn", "seed"),
+        code_version=CODE_VERSION,
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Fine-tuning the MPGNN on energies, forces and the RDF through MD (FT-GNN (RDF))"
+    script:
+        "../../scripts/gnn_rdf.py"
+
+
+rule gnn_errors:
+    input:
+        model="results/gnn/{model}/model.npz",
+        trajectory=get_gnn_train_trajectory(),
+    output:
+        errors="results/gnn/{model}/errors.json",
+    log:
+        "logs/gnn_errors/{model}.log",
+    params:
+        split=cfg("gnn", "split"),
+        seed=cfg("gnn", "seed"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Energy and force errors of {wildcards.model}"
+    script:
+        "../../scripts/gnn_errors.py"
+
+
+rule gnn_md_test:
+    input:
+        model="results/gnn/{model}/model.npz",
+        trajectory=f"{GNN}/trajectory_{{condition}}.npz",
+    output:
+        result="results/gnn/{model}/md_{condition}.json",
+    log:
+        "logs/gnn_md_test/{model}_{condition}.log",
+    benchmark:
+        "results/benchmarks/gnn_md_test/{model}_{condition}.tsv"
+    params:
+        evaluate=cfg("gnn", "evaluate"),
+        grid=cfg("gnn", "rdf_grid"),
+        md=cfg("gnn", "md"),
+        temperature_K=lambda wildcards: gnn_condition_cfg(wildcards)["temperature_K"],
+        seed=cfg("gnn", "seed"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "MD test of {wildcards.model} at {wildcards.condition}"
+    script:
+        "../../scripts/gnn_md_test.py"
+
+
+rule gnn_metrics:
+    input:
+        errors=expand("results/gnn/{model}/errors.json", model=GNN_MODELS),
+        tests=get_gnn_tests(),
+    output:
+        csv="results/tables/gnn_metrics.csv",
+        markdown="results/tables/gnn_metrics.md",
+    log:
+        "logs/gnn_metrics.log",
+    params:
+        models=GNN_MODELS,
+        conditions=GNN_CONDITIONS,
+        label=cfg("gnn", "teacher", "label"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Tabulating the GNN metrics"
+    script:
+        "../../scripts/gnn_metrics.py"
+
+
+rule plot_gnn:
+    input:
+        tests=get_gnn_tests(),
+        histories=expand("results/gnn/{model}/history.json", model=GNN_MODELS),
+    output:
+        rdf=multiext("results/figures/gnn_rdf", ".png", ".pdf"),
+        losses=multiext("results/figures/gnn_losses", ".png", ".pdf"),
+    log:
+        "logs/plot_gnn.log",
+    params:
+        models=GNN_MODELS,
+        conditions=GNN_CONDITIONS,
+        label=cfg("gnn", "teacher", "label"),
+    conda:
+        "../envs/ffdiff.yaml"
+    message:
+        "Figures of the GNN chain"
+    script:
+        "../../scripts/plot_gnn.py"
+
+
+rule evaluate:
+    input:
+        "results/tables/gnn_metrics.csv",
+        rules.plot_gnn.output,
