@@ -2,7 +2,7 @@
 (FT-GNN (RDF)); the target is the training trajectory's RDF.
 
 Inputs: model (pretrained .npz), trajectory (.npz). Params: rdf ({training, weight, md_steps,
-record_every, ensemble, skin}), grid (rdf_grid), temperature_K, md ({timestep_fs, tdamp_fs}), split, seed.
+record_every, ensemble}), grid (rdf_grid), temperature_K, md ({timestep_fs, tdamp_fs}), split, seed.
 Outputs: model (.npz), history (JSON with diagnostics).
 """
 
@@ -30,7 +30,7 @@ def run(inputs, params, outputs) -> None:
     grid, rdf = RDFSettings(**params.grid), params.rdf
     md = MDSettings(n_steps=rdf["md_steps"], dt=params.md["timestep_fs"], temperature_K=params.temperature_K,
                     ensemble=rdf["ensemble"], tau=params.md["tdamp_fs"], record_every=rdf["record_every"],
-                    skin=rdf["skin"], seed=params.seed)
+                    seed=params.seed)
     key = fingerprint(Path(inputs.model), Path(inputs.trajectory), params.rdf, params.grid, params.md,
                       params.temperature_K, params.split, params.seed)
     best, history, diagnostics = fit_rdf(

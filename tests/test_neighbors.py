@@ -65,3 +65,28 @@ def test_bad_cells_are_refused():
         neighbor_list(np.zeros((1, 3)), np.zeros((3, 3)), 3.0)
     with pytest.raises(StructureError, match="cutoff > 0"):
         neighbor_list(np.zeros((1, 3)), np.eye(3) * 5, -1.0)
+
+
+def test_all_pairs_list_equals_the_host_list_at_any_positions():
+    """The minimum-image all-pairs list gives the MPGNN the same energy and forces as a freshly built
+    host list, also after atoms moved far (it never goes stale), and refuses cells that are too small."""
+    import jax
+
+    from ffdiff.neighbors import all_pairs
+    from ffdiff.potentials import mpgnn
+
+    pot = mpgnn.potential(mpgnn.MPGNNConfig(n_basis=4, features=8, n_steps=2, hidden=16))
+    params = pot.params()
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    dense = all_pairs(len(atoms), atoms.cell.array, pot.cutoff(params))
+    value_and_grad = jax.jit(jax.value_and_grad(pot.energy, argnums=1))
+    rng = np.random.default_rng(1)
+    for stdev in (0.05, 2.0):  # 2 Å: far beyond any skin, atoms leave the cell
+        position = atoms.positions + rng.normal(0.0, stdev, atoms.positions.shape)
+        fresh = neighbor_list(position, atoms.cell.array, pot.cutoff(params), triplets=False)
+        e_dense, g_dense = value_and_grad(params, jnp.asarray(position), jnp.asarray(atoms.cell.array), dense)
+        e_host, g_host = value_and_grad(params, jnp.asarray(position), jnp.asarray(atoms.cell.array), fresh)
+        assert float(e_dense) == pytest.approx(float(e_host), abs=1e-11)
+        np.testing.assert_allclose(g_dense, g_host, atol=1e-11)
+    with pytest.raises(StructureError, match="half the smallest cell width"):
+        all_pairs(8, bulk("Si", "diamond", a=5.431, cubic=True).cell.array, 3.77)

@@ -48,6 +48,8 @@ class NeighborList:
         skin: part of ``cutoff`` that is buffer, in Å.
         pbc: periodicity along each cell vector.
         three_body: whether triplets were listed.
+        minimum_image: every ordered pair is listed and its image is chosen afresh from the current
+            positions (``shift`` unused): valid at any positions, see :func:`all_pairs`.
     """
 
     center: jax.Array
@@ -61,6 +63,7 @@ class NeighborList:
     skin: float = dataclasses.field(metadata=dict(static=True))
     pbc: tuple[bool, bool, bool] = dataclasses.field(metadata=dict(static=True))
     three_body: bool = dataclasses.field(metadata=dict(static=True))
+    minimum_image: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
     @property
     def n_edges(self) -> int:
@@ -188,4 +191,32 @@ def needs_update(neighbors: NeighborList, position: jax.Array) -> jax.Array:
 
 def edge_vectors(position: jax.Array, box: jax.Array, neighbors: NeighborList) -> jax.Array:
     """`[n_edges, 3]` vectors r_j - r_i + S @ box in Å (zero on padding)."""
-    return position[neighbors.neighbor] - position[neighbors.center] + neighbors.shift @ box
+    dr = position[neighbors.neighbor] - position[neighbors.center]
+    if neighbors.minimum_image:  # the image is piecewise constant in the positions: no gradient through S
+        image = jax.lax.stop_gradient(jnp.round(dr @ jnp.linalg.inv(box)))
+        return dr - image @ box
+    return dr + neighbors.shift @ box
+
+
+def all_pairs(n_atoms: int, box, cutoff: float) -> NeighborList:
+    """Every ordered pair with its minimum image, chosen anew at each evaluation: a list that never
+    goes stale, for differentiable MD inside one ``jit`` (n_atoms² edges, so for small cells).
+
+    Raises:
+        StructureError: ``cutoff`` exceeds half the smallest perpendicular cell width, beyond
+            which the minimum image misses pairs.
+    """
+    box = np.asarray(box, dtype=np.float64)
+    _check_cell(box, (True, True, True))
+    volume = abs(np.linalg.det(box))
+    half_width = 0.5 * volume / np.max(np.linalg.norm(np.cross(box[[1, 2, 0]], box[[2, 0, 1]]), axis=1))
+    if cutoff > half_width:
+        raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
+                             f"got {cutoff} Å; use a larger cell or a host-built list")
+    i, j = np.nonzero(~np.eye(n_atoms, dtype=bool))
+    return NeighborList(
+        center=jnp.asarray(i, dtype=jnp.int32), neighbor=jnp.asarray(j, dtype=jnp.int32),
+        shift=jnp.zeros((len(i), 3)), edge_mask=jnp.ones(len(i), dtype=bool),
+        triplets=jnp.zeros((1, 2), dtype=jnp.int32), triplet_mask=jnp.zeros(1, dtype=bool),
+        reference_position=jnp.zeros((n_atoms, 3)), cutoff=float(half_width), skin=math.inf,
+        pbc=(True, True, True), three_body=False, minimum_image=True)

@@ -24,8 +24,8 @@ def test_rdf_loss_gradient_matches_finite_differences():
     atoms = _liquid_like()
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = 1.0 + 0.5 * np.sin(rdf.grid)
-    md = MDSettings(n_steps=20, temperature_K=2000.0, record_every=4, skin=1.0, seed=3)
-    loss, _, _ = init_rdf_loss(model, atoms.positions, atoms.cell.array, g_ref, rdf, md, params)
+    md = MDSettings(n_steps=20, temperature_K=2000.0, record_every=4, seed=3)
+    loss, _ = init_rdf_loss(model, atoms.positions, atoms.cell.array, g_ref, rdf, md, params)
     grads = jax.jit(jax.grad(loss))(params)
     value = jax.jit(loss)
     leaves = [("decoder", "w", (3, 0)), ("steps", "step0", "message", "layer1", "w", (2, 5)),
