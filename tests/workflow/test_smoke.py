@@ -215,7 +215,7 @@ def test_gnn_chain_outputs(smoke_run):
     table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")
     assert list(table.columns) == GNN_COLUMNS
     assert list(table.model.unique()) == ["pretrained", "ft", "ft_rdf"]
-    assert list(table.condition[:5]) == ["train", "test", "2000K", "3000K", "2000K_216"]
+    assert list(table.condition[:5]) == ["train", "test", "2000K", "2000K_216", "3000K"]
     errors = table[table.condition.isin(["train", "test"])]
     assert (errors.force_rmse > errors.force_mae).all() and errors.energy_rmse_mev_atom.notna().all()
     tests = table[~table.condition.isin(["train", "test"])]

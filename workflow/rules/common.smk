@@ -7,12 +7,22 @@ import ffdiff
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 
+def canonical(value):
+    """``value`` with every mapping's keys sorted: Snakemake compares params by their text, so key
+    order in a config file must not rerun anything."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def cfg(*keys):
     """The config value at ``keys``; use in ``params:`` so a change reruns the rule."""
     value = config
     for key in keys:
         value = value[key]
-    return value
+    return canonical(value)
 
 
 POTENTIALS = sorted(config["potentials"])
@@ -53,7 +63,7 @@ def get_params_file(wildcards):
 
 def potential_cfg(key):
     """Provider of a per-potential config value (``potentials.<potential>.<key>``)."""
-    return lambda wildcards: config["potentials"][wildcards.potential][key]
+    return lambda wildcards: canonical(config["potentials"][wildcards.potential][key])
 
 
 FIT_TABLES = {
@@ -128,7 +138,7 @@ def get_elastic_inputs(wildcards):
 
 
 GNN_MODELS = ["pretrained", "ft", "ft_rdf"]
-GNN_CONDITIONS = list(config["gnn"]["trajectories"]["conditions"])
+GNN_CONDITIONS = sorted(config["gnn"]["trajectories"]["conditions"])
 
 
 wildcard_constraints:
@@ -138,7 +148,7 @@ wildcard_constraints:
 
 def gnn_condition_cfg(wildcards):
     """Settings of one reference trajectory (``gnn.trajectories.conditions.<condition>``)."""
-    return config["gnn"]["trajectories"]["conditions"][wildcards.condition]
+    return canonical(config["gnn"]["trajectories"]["conditions"][wildcards.condition])
 
 
 def get_gnn_train_trajectory():

@@ -64,7 +64,7 @@ rule fit:
         spread=cfg("fits", "start_spread"),
         maxiter=cfg("fits", "maxiter"),
         weights=lambda wildcards: (
-            config["fits"]["weights"] if wildcards.objective == "multi" else None
+            cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
         code_version=CODE_VERSION,
     conda:
@@ -116,7 +116,7 @@ rule landscape:
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
         weights=lambda wildcards: (
-            config["fits"]["weights"] if wildcards.objective == "multi" else None
+            cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
     conda:
         "../envs/ffdiff.yaml"

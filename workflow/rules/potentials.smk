@@ -12,7 +12,7 @@ rule check_potential:
     benchmark:
         "results/benchmarks/check_potential/{potential}.tsv"
     params:
-        overrides=lambda wildcards: config["potentials"][wildcards.potential]["params"],
+        overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
         code_version=CODE_VERSION,
     conda:

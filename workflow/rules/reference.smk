@@ -88,3 +88,12 @@ rule reference_structures:
         "Reading the reference unit cell, supercell and DFT displaced supercells"
     script:
         "../../scripts/reference_structures.py"
+
+
+rule reference:
+    input:
+        "resources/reference/structures.traj",
+        "resources/reference/phonopy_params.yaml",
+        "resources/reference/elastic.json",
+        "resources/gnn/snapshots.npz",
+        expand("resources/gnn/trajectory_{condition}.npz", condition=GNN_CONDITIONS),
