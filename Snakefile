@@ -15,6 +15,9 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"

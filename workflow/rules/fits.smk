@@ -83,7 +83,7 @@ rule fit_table:
             potential=POTENTIALS,
         ),
     output:
-        csv="results/tables/{table}.csv",
+        csv=report("results/tables/{table}.csv", caption="../report/fit_table.rst", category="Classical fits"),
     log:
         "logs/fit_table/{table}.log",
     wildcard_constraints:
@@ -104,7 +104,12 @@ rule landscape:
         fits="results/fits/{objective}/{potential}/fits.json",
     output:
         grid="results/fits/{objective}/{potential}/landscape.npz",
-        figures=multiext("results/figures/landscape_{objective}_{potential}", ".png", ".pdf"),
+        figures=report(
+            multiext("results/figures/landscape_{objective}_{potential}", ".png", ".pdf"),
+            caption="../report/landscape.rst",
+            category="Classical fits",
+            subcategory="{objective}",
+        ),
     log:
         "logs/landscape/{objective}_{potential}.log",
     benchmark:
@@ -151,8 +156,18 @@ rule plot_fit:
     input:
         unpack(get_plot_inputs),
     output:
-        loss=multiext("results/figures/loss_{objective}_{potential}", ".png", ".pdf"),
-        properties=multiext("results/figures/properties_{objective}_{potential}", ".png", ".pdf"),
+        loss=report(
+            multiext("results/figures/loss_{objective}_{potential}", ".png", ".pdf"),
+            caption="../report/loss.rst",
+            category="Classical fits",
+            subcategory="{objective}",
+        ),
+        properties=report(
+            multiext("results/figures/properties_{objective}_{potential}", ".png", ".pdf"),
+            caption="../report/properties.rst",
+            category="Classical fits",
+            subcategory="{objective}",
+        ),
     log:
         "logs/plot_fit/{objective}_{potential}.log",
     conda:
@@ -198,7 +213,7 @@ rule fit_summary:
             objective=config["fits"]["objectives"],
         ),
     output:
-        markdown="results/tables/fit_summary.md",
+        markdown=report("results/tables/fit_summary.md", caption="../report/fit_summary.rst", category="Classical fits"),
     log:
         "logs/fit_summary.log",
     conda:
@@ -217,7 +232,7 @@ rule lammps_check:
             objective=config["fits"]["objectives"],
         ),
     output:
-        csv="results/tables/lammps_check.csv",
+        csv=report("results/tables/lammps_check.csv", caption="../report/lammps_check.rst", category="Classical fits"),
     log:
         "logs/lammps_check.log",
     benchmark:

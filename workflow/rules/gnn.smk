@@ -178,7 +178,7 @@ rule gnn_metrics:
         errors=expand("results/gnn/{model}/errors.json", model=GNN_MODELS),
         tests=get_gnn_tests(),
     output:
-        csv="results/tables/gnn_metrics.csv",
+        csv=report("results/tables/gnn_metrics.csv", caption="../report/gnn_metrics.rst", category="GNN"),
         markdown="results/tables/gnn_metrics.md",
     log:
         "logs/gnn_metrics.log",
@@ -199,8 +199,10 @@ rule plot_gnn:
         tests=get_gnn_tests(),
         histories=expand("results/gnn/{model}/history.json", model=GNN_MODELS),
     output:
-        rdf=multiext("results/figures/gnn_rdf", ".png", ".pdf"),
-        losses=multiext("results/figures/gnn_losses", ".png", ".pdf"),
+        rdf=report(multiext("results/figures/gnn_rdf", ".png", ".pdf"), caption="../report/gnn_rdf.rst", category="GNN"),
+        losses=report(
+            multiext("results/figures/gnn_losses", ".png", ".pdf"), caption="../report/gnn_losses.rst", category="GNN"
+        ),
     log:
         "logs/plot_gnn.log",
     params:

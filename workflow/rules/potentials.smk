@@ -27,7 +27,7 @@ rule potentials_table:
     input:
         checks=expand("results/potentials/{potential}/check.json", potential=POTENTIALS),
     output:
-        csv="results/tables/potentials_check.csv",
+        csv=report("results/tables/potentials_check.csv", caption="../report/potentials_check.rst", category="Reference"),
         markdown="results/tables/potentials_check.md",
     log:
         "logs/potentials_table.log",
