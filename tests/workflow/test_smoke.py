@@ -262,3 +262,45 @@ def test_report_gathers_every_figure_and_table(smoke_run):
                  "elastic_fit.csv", "lammps_check.csv", "potentials_check.csv"):
         assert name in html, name
     assert "EDIP surrogate (not DFT)" in html  # the captions say where the GNN reference came from
+
+
+def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
+    """Kill the pretraining rule after a few epochs, rerun: it resumes from its checkpoint and writes
+    the same model, bit for bit, as an uninterrupted run."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    config["gnn"]["pretrain"]["epochs"] = 12
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    runs = {}
+    for name in ("killed", "whole"):
+        work = tmp_path / name
+        (work / "resources/gnn").mkdir(parents=True)
+        shutil.copy(smoke_run / "resources/gnn/snapshots.npz", work / "resources/gnn/snapshots.npz")
+        runs[name] = work
+    target = ("results/gnn/pretrained/model.npz", "--rerun-triggers", "mtime", "input")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(runs["killed"]),
+           "--configfile", str(path), "--cores", "1", *target]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = runs["killed"] / "results/gnn/pretrained/checkpoint.npz"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole job, as a scheduler's kill would
+    proc.wait()
+    assert checkpoint.exists() and not (runs["killed"] / "results/gnn/pretrained/model.npz").exists()
+    snakemake(runs["killed"], "--unlock", config=path)  # a hard kill leaves Snakemake's lock behind
+    log = snakemake(runs["killed"], *target, "--rerun-incomplete", config=path)
+    assert "resuming from" in (runs["killed"] / "logs/gnn_pretrain.log").read_text(), log
+    snakemake(runs["whole"], *target, config=path)
+    ours = np.load(runs["killed"] / "results/gnn/pretrained/model.npz")
+    theirs = np.load(runs["whole"] / "results/gnn/pretrained/model.npz")
+    assert sorted(ours.files) == sorted(theirs.files)
+    for key in ours.files:
+        if key != "__ffdiff__":
+            np.testing.assert_array_equal(ours[key], theirs[key])
