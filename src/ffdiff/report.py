@@ -32,6 +32,8 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub Markdown table with ``digits`` decimals."""
 
     def cell(value) -> str:
+        if value is pd.NA:
+            return ""
         if isinstance(value, float):
             return "" if math.isnan(value) else f"{value:.{digits}f}"
         return "" if value is None else str(value)
@@ -109,4 +111,5 @@ def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, mo
             test = tests[model, condition]
             rows.append({"model": model, "condition": condition, "rdf_mse": test.get("rdf_mse"),
                          "stable": test["stable"], "failed_step": test["failed_step"]})
-    return pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)
+    table = pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)
+    return table.astype({"failed_step": "Int64", "stable": "boolean"})

@@ -304,3 +304,13 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
     for key in ours.files:
         if key != "__ffdiff__":
             np.testing.assert_array_equal(ours[key], theirs[key])
+
+
+def test_readme_gnn_table_has_the_generated_layout(smoke_run):
+    """The README's GNN block comes from a full run (too long for CI): same header and rows as the
+    table this checkout generates."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- gnn:begin -->\n", 1)[1].split("<!-- gnn:end -->", 1)[0]
+    generated = (smoke_run / "results/tables/gnn_metrics.md").read_text()
+    assert block.splitlines()[:4] == generated.splitlines()[:4]
+    assert len(block.splitlines()) == 2 + 2 + 3 * (2 + 4)  # caption, blank, header, rule; 3 models × 6 rows
