@@ -10,20 +10,14 @@ Outputs: dataset (.npz), metadata (JSON). Resumes each run from resources/gnn/ch
 from pathlib import Path
 
 from ffdiff import Calculator
-from ffdiff.data.dataset import Dataset
 from ffdiff.data.teacher import Condition, teacher_dataset
-from ffdiff.data.trajectories import read_frames
+from ffdiff.data.trajectories import dataset_from_files
 from ffdiff.workflow import configure_logging, write_json
-
-
-def from_files(paths) -> Dataset:
-    """Every frame of every file, labelled with its file's name."""
-    return Dataset.concatenate(*[Dataset.from_frames(read_frames(p), source=f"file:{Path(p).name}") for p in paths])
 
 
 def run(inputs, params, outputs) -> None:
     if inputs.files:
-        dataset = from_files(inputs.files)
+        dataset = dataset_from_files(inputs.files)
         dataset.save(outputs.dataset)
         write_json(outputs.metadata, {"files": list(inputs.files), "frames": len(dataset)})
         logger.info("%d frames from %d files", len(dataset), len(inputs.files))

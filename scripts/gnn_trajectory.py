@@ -9,20 +9,17 @@ production_fs, sample_every_fs}), seed. Outputs: dataset (.npz), metadata (JSON)
 from pathlib import Path
 
 from ffdiff import Calculator
-from ffdiff.data.dataset import Dataset
 from ffdiff.data.teacher import Condition, phase_of, teacher_dataset
-from ffdiff.data.trajectories import read_frames
+from ffdiff.data.trajectories import dataset_from_files
 from ffdiff.workflow import configure_logging, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:
     if inputs.files:
-        frames = read_frames(inputs.files[0])
-        dataset = Dataset.from_frames(frames, source=f"file:{Path(inputs.files[0]).name}",
-                                      temperature=params.condition["temperature_K"])
+        dataset = dataset_from_files(inputs.files, temperature=params.condition["temperature_K"])
         dataset.save(outputs.dataset)
         write_json(outputs.metadata, {"file": inputs.files[0], "n_atoms": dataset.n_atoms, "frames": len(dataset),
-                                      "phase_found": phase_of(frames)})
+                                      "phase_found": phase_of(dataset.to_frames())})
         return
     condition, times, md = params.condition, params.times, params.md
     dataset, metadata = teacher_dataset(

@@ -93,3 +93,12 @@ def read_frames(path, format: str | None = None, index=":", *, element: str | No
             raise ValueError(f"{path}: frame {k} has {foreign} atoms; expected {element} only")
         atoms.info["source_file"] = str(path)
     return frames
+
+
+def dataset_from_files(paths, *, temperature: float | None = None, element: str | None = "Si"):
+    """One :class:`~ffdiff.data.dataset.Dataset` of every frame of every file (any :func:`read_frames`
+    format with energies and forces), each frame labelled ``"file:<name>"``."""
+    from ffdiff.data.dataset import Dataset
+
+    return Dataset.concatenate(*[Dataset.from_frames(read_frames(p, element=element), source=f"file:{Path(p).name}",
+                                                     temperature=temperature) for p in paths])
