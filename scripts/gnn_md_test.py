@@ -5,14 +5,14 @@ temperature_K, md, seed. Outputs: result (JSON). Wildcards: model, condition.
 """
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import RDFSettings, load_model, reference_rdf, test_md
+from ffdiff.fitting.gnn import RDFSettings, load_model, md_test, reference_rdf
 from ffdiff.workflow import configure_logging, write_json
 
 
 def run(inputs, params, outputs) -> None:
     model, weights, _ = load_model(inputs.model)
     trajectory, grid, settings = Dataset.load(inputs.trajectory), RDFSettings(**params.grid), params.evaluate
-    result = test_md(model, weights, trajectory.positions[0], trajectory.cells[0], reference_rdf(trajectory, grid),
+    result = md_test(model, weights, trajectory.positions[0], trajectory.cells[0], reference_rdf(trajectory, grid),
                      grid, temperature_K=params.temperature_K, n_steps=settings["md_steps"],
                      ensemble=settings["ensemble"], dt=params.md["timestep_fs"], tau=params.md["tdamp_fs"],
                      record_every=settings["record_every"], skin=settings["skin"],

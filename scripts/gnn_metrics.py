@@ -7,16 +7,14 @@ Outputs: csv, markdown.
 import json
 from pathlib import Path
 
+from ffdiff.fitting.gnn import read_md_tests
 from ffdiff.report import gnn_table, to_markdown
 from ffdiff.workflow import configure_logging
 
 
 def run(inputs, params, outputs) -> None:
     errors = {m: json.loads(Path(p).read_text()) for m, p in zip(params.models, inputs.errors, strict=True)}
-    tests = {}
-    for path in inputs.tests:
-        model, condition = Path(path).parent.name, Path(path).stem.removeprefix("md_")
-        tests[model, condition] = json.loads(Path(path).read_text())
+    tests = read_md_tests(inputs.tests)
     table = gnn_table(errors, tests, models=params.models, conditions=params.conditions)
     table.to_csv(outputs.csv, index=False)
     Path(outputs.markdown).write_text(f"Reference: {params.label}.\n\n" + to_markdown(table))

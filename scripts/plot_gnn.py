@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 from ffdiff import plotting
+from ffdiff.fitting.gnn import read_md_tests
 from ffdiff.workflow import configure_logging
 
 
 def run(inputs, params, outputs) -> None:
-    tests = {(Path(p).parent.name, Path(p).stem.removeprefix("md_")): json.loads(Path(p).read_text())
-             for p in inputs.tests}
+    tests = read_md_tests(inputs.tests)
     histories = {m: json.loads(Path(p).read_text())["history"] for m, p in zip(params.models, inputs.histories,
                                                                                 strict=True)}
     plotting.save(plotting.gnn_rdfs(tests, models=params.models, conditions=params.conditions,

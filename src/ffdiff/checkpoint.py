@@ -127,6 +127,18 @@ def _restore_leaf(template, value: np.ndarray):
     return value
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata :func:`save_pytree` stored, without loading (or needing a template for) the tree.
+
+    Raises:
+        ValueError: not an ffdiff checkpoint.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        if _HEADER not in data.files:
+            raise ValueError(f"{path} is not an ffdiff checkpoint: no {_HEADER!r} entry")
+        return json.loads(str(data[_HEADER]))["metadata"]
+
+
 def load_pytree(path: str | os.PathLike, like) -> tuple[Any, dict[str, Any]]:
     """Read a checkpoint written by :func:`save_pytree` into the structure of ``like``.
 

@@ -198,6 +198,13 @@ def edge_vectors(position: jax.Array, box: jax.Array, neighbors: NeighborList) -
     return dr + neighbors.shift @ box
 
 
+def perpendicular_widths(box) -> np.ndarray:
+    """`[3]` distances in Å between opposite faces of the `[3, 3]` cell (rows are lattice vectors)."""
+    box = np.asarray(box, dtype=np.float64)
+    volume = abs(np.linalg.det(box))
+    return np.array([volume / np.linalg.norm(np.cross(box[(i + 1) % 3], box[(i + 2) % 3])) for i in range(3)])
+
+
 def all_pairs(n_atoms: int, box, cutoff: float) -> NeighborList:
     """Every ordered pair with its minimum image, chosen anew at each evaluation: a list that never
     goes stale, for differentiable MD inside one ``jit`` (n_atoms² edges, so for small cells).
@@ -208,8 +215,7 @@ def all_pairs(n_atoms: int, box, cutoff: float) -> NeighborList:
     """
     box = np.asarray(box, dtype=np.float64)
     _check_cell(box, (True, True, True))
-    volume = abs(np.linalg.det(box))
-    half_width = 0.5 * volume / np.max(np.linalg.norm(np.cross(box[[1, 2, 0]], box[[2, 0, 1]]), axis=1))
+    half_width = 0.5 * float(np.min(perpendicular_widths(box)))
     if cutoff > half_width:
         raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
                              f"got {cutoff} Å; use a larger cell or a host-built list")

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ffdiff.checkpoint import load_pytree, save_pytree
+from ffdiff.checkpoint import load_pytree, read_metadata, save_pytree
 from ffdiff.fitting.training import (
     Frames,
     TrainSettings,
@@ -92,11 +92,7 @@ def save_model(path, model: MPGNNPotential, params: Params, **metadata) -> None:
 
 def load_model(path) -> tuple[MPGNNPotential, Params, dict]:
     """(potential, weights, metadata) of a model file written by :func:`save_model`."""
-    with np.load(path, allow_pickle=False) as handle:
-        if "__ffdiff__" not in handle.files:
-            raise ValueError(f"{path}: not an ffdiff model file")
-        meta = json.loads(str(handle["__ffdiff__"]))
-    config = meta.get("metadata", meta).get("mpgnn")
+    config = read_metadata(path).get("mpgnn")
     if config is None:
         raise ValueError(f"{path}: no MPGNN settings in the file")
     model = potential(MPGNNConfig(**config))
@@ -152,13 +148,11 @@ def init_rdf_loss(model: MPGNNPotential, start_position, box, g_ref, rdf: RDFSet
     """
     position, box = jnp.asarray(start_position), jnp.asarray(box)
     nbrs = all_pairs(position.shape[0], np.asarray(box), model.config.cutoff)
-    velocity = init_state(model.energy, params, position, box, nbrs, temperature_K=md.temperature_K,
-                          key=jax.random.PRNGKey(md.seed)).velocity
     grid, g_ref = jnp.asarray(rdf.grid), jnp.asarray(g_ref)
 
-    def trajectory(p):
+    def trajectory(p):  # the seeded velocities do not depend on p: the same start every epoch
         state = init_state(model.energy, p, position, box, nbrs, temperature_K=md.temperature_K,
-                           key=jax.random.PRNGKey(md.seed)).replace(velocity=velocity)
+                           key=jax.random.PRNGKey(md.seed))
         _, frames = simulate(model.energy, p, state, box, nbrs, n_steps=md.n_steps, dt=md.dt,
                              ensemble=md.ensemble, temperature_K=md.temperature_K, tau=md.tau)
         return frames[md.record_every - 1::md.record_every]
@@ -194,7 +188,7 @@ def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
 # --- tests ------------------------------------------------------------------------------------------
 
 
-def test_md(model: MPGNNPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
+def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
             temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
             record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, seed: int = 0,
             progress: bool = True) -> dict:
@@ -213,6 +207,11 @@ def test_md(model: MPGNNPotential, params: Params, start_position, box, g_ref, r
         g = np.asarray(smooth_rdf(jnp.asarray(run["positions"][1:]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
         out |= {"g": g, "rdf_mse": float(rdf_mse(g, g_ref))}
     return out
+
+
+def read_md_tests(paths) -> dict[tuple[str, str], dict]:
+    """MD-test results keyed by (model, condition), from ``results/gnn/<model>/md_<condition>.json``."""
+    return {(Path(p).parent.name, Path(p).stem.removeprefix("md_")): json.loads(Path(p).read_text()) for p in paths}
 
 
 def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames]) -> dict[str, dict]:

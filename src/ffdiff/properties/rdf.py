@@ -13,14 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ffdiff.neighbors import perpendicular_widths
 from ffdiff.typing import Array
-
-
-def perpendicular_widths(box) -> np.ndarray:
-    """`[3]` distances in Å between opposite faces of the `[3, 3]` cell (rows are lattice vectors)."""
-    box = np.asarray(box, dtype=np.float64)
-    volume = abs(np.linalg.det(box))
-    return np.array([volume / np.linalg.norm(np.cross(box[(i + 1) % 3], box[(i + 2) % 3])) for i in range(3)])
 
 
 def _check_range(box, r_max: float) -> None:
