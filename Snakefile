@@ -23,9 +23,10 @@ include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/gnn.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
-    input:
-        get_final_output(),
     default_target: True
+    input:
+        rules.report.input,

@@ -9,7 +9,7 @@ from ase.io import read
 from ffdiff import Calculator
 from ffdiff.potentials import starting_params
 from ffdiff.properties.summary import check_potential
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:
@@ -27,5 +27,5 @@ def run(wildcards, inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

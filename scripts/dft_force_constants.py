@@ -10,7 +10,7 @@ from ase.io import read
 
 from ffdiff.data import phonopy as ph
 from ffdiff.data.vasp import read_vasprun
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, params, outputs) -> None:
@@ -31,5 +31,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

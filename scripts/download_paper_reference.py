@@ -9,7 +9,7 @@ from ase.io import read, write
 
 from ffdiff.data.archive import fetch_url
 from ffdiff.data.phonopy import unitcell_from_supercell
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(params, outputs) -> None:
@@ -22,5 +22,5 @@ def run(params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.params, snakemake.output)  # noqa: F821

@@ -6,7 +6,7 @@ Outputs: tarball (resources/downloads/phonopy-{version}.tar.gz). Wildcards: vers
 from pathlib import Path
 
 from ffdiff.data import download_sdist
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(wildcards, outputs) -> None:
@@ -15,5 +15,5 @@ def run(wildcards, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.wildcards, snakemake.output)  # noqa: F821

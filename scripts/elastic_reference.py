@@ -7,7 +7,7 @@ Params: origin, c11, c12, c44, source. Outputs: elastic (JSON).
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.data.outcar import read_elastic_moduli
 from ffdiff.data.strained import elastic_from_strained_runs
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -24,5 +24,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

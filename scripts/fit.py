@@ -8,7 +8,7 @@ Wildcards: objective, potential.
 
 from ffdiff.fitting.study import fit_potential, load_reference
 from ffdiff.potentials import save_params, starting_params, write_lammps
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:
@@ -26,5 +26,5 @@ def run(wildcards, inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ffdiff.report import fit_table
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, outputs) -> None:
@@ -17,5 +17,5 @@ def run(inputs, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.output)  # noqa: F821

@@ -5,7 +5,7 @@ Inputs: model (.npz), trajectory (.npz). Params: split, seed. Outputs: errors (J
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import error_rows, load_model, split_frames
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -17,5 +17,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

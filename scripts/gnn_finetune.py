@@ -9,7 +9,7 @@ from pathlib import Path
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import fingerprint, fit_energies_forces, load_model, save_model, split_frames
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -23,5 +23,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

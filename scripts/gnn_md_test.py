@@ -6,7 +6,7 @@ temperature_K, md, seed. Outputs: result (JSON). Wildcards: model, condition.
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import RDFSettings, load_model, md_test, reference_rdf
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -23,5 +23,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ffdiff.fitting.gnn import read_md_tests
 from ffdiff.report import gnn_table, to_markdown
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, params, outputs) -> None:
@@ -22,5 +22,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -20,7 +20,7 @@ from ffdiff.fitting.gnn import (
     split_frames,
 )
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -42,5 +42,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

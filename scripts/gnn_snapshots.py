@@ -12,7 +12,7 @@ from pathlib import Path
 from ffdiff import Calculator
 from ffdiff.data.teacher import Condition, teacher_dataset
 from ffdiff.data.trajectories import dataset_from_files
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:
@@ -38,5 +38,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -13,7 +13,7 @@ import numpy as np
 from ffdiff import plotting
 from ffdiff.fitting.study import landscape_grid, load_reference
 from ffdiff.potentials import starting_params
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(wildcards, inputs, params, outputs) -> None:
@@ -28,5 +28,5 @@ def run(wildcards, inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -10,7 +10,7 @@ from pathlib import Path
 from ffdiff.data.phonopy import load_phonopy
 from ffdiff.fitting.study import phonon_properties
 from ffdiff.potentials import starting_params
-from ffdiff.workflow import configure_logging, write_json
+from ffdiff.workflow import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:
@@ -23,5 +23,5 @@ def run(wildcards, inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

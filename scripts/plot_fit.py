@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ffdiff import plotting
 from ffdiff.fitting.study import best_run
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, outputs) -> None:
@@ -26,5 +26,5 @@ def run(inputs, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.output)  # noqa: F821

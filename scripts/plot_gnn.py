@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ffdiff import plotting
 from ffdiff.fitting.gnn import read_md_tests
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, params, outputs) -> None:
@@ -24,5 +24,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

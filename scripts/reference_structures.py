@@ -6,7 +6,7 @@ Inputs: unitcell, and displacements + vasprun (list) or supercell. Params: eleme
 from ase.io import write
 
 from ffdiff.data import reference_structures
-from ffdiff.workflow import configure_logging
+from ffdiff.workflow import start_job
 
 
 def run(inputs, params, outputs) -> None:
@@ -20,5 +20,5 @@ def run(inputs, params, outputs) -> None:
 
 
 if __name__ == "__main__":
-    logger = configure_logging(snakemake)  # noqa: F821
+    logger = start_job(snakemake)  # noqa: F821
     run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821

@@ -8,6 +8,13 @@ smooth function of both positions and box, which is what stress and elastic cons
 Three-body terms run over *triplets*: pairs of edges (e1, e2), e1 < e2, that share their centre
 atom. That is ~6 triplets per atom in diamond instead of the K² a dense ``[n, K, K]`` layout costs.
 
+A list with a skin can also carry a *short-list* capacity: energy functions that support it
+(Stillinger–Weber) then compact, at every evaluation and inside ``jit``, the edges that lie inside
+the interaction range into that many slots (:func:`short_list`), as LAMMPS does each step, so the
+costly per-edge algebra skips the skin (diamond: ~6 of 16 listed neighbours at 300 K). If more edges
+are inside than slots, the energy is NaN rather than short of terms, and drivers re-allocate
+(:func:`short_overflow`).
+
 Lists are built on the host (ASE's binned search, exact for any triclinic cell) and padded to a
 fixed capacity, so jitted energy functions do not recompile while counts fluctuate. Padded entries
 point at atom 0 with zero shift and are masked out.
@@ -50,6 +57,7 @@ class NeighborList:
         three_body: whether triplets were listed.
         minimum_image: every ordered pair is listed and its image is chosen afresh from the current
             positions (``shift`` unused): valid at any positions, see :func:`all_pairs`.
+        short_capacity: slots of the per-evaluation short list (0: none), see :func:`short_list`.
     """
 
     center: jax.Array
@@ -64,6 +72,7 @@ class NeighborList:
     pbc: tuple[bool, bool, bool] = dataclasses.field(metadata=dict(static=True))
     three_body: bool = dataclasses.field(metadata=dict(static=True))
     minimum_image: bool = dataclasses.field(default=False, metadata=dict(static=True))
+    short_capacity: int = dataclasses.field(default=0, metadata=dict(static=True))
 
     @property
     def n_edges(self) -> int:
@@ -113,6 +122,8 @@ def neighbor_list(
     triplets: bool = True,
     capacity: tuple[int, int] | None = None,
     capacity_multiplier: float = 1.25,
+    short: bool | int = False,
+    short_multiplier: float = 2.0,
 ) -> NeighborList:
     """Build a padded neighbour list on the host.
 
@@ -126,9 +137,14 @@ def neighbor_list(
         capacity: (edges, triplets) to allocate; by default the counts found times
             ``capacity_multiplier``, rounded up.
         capacity_multiplier: head room when ``capacity`` is not given.
+        short: also size a short list (:func:`short_list`): ``True`` for the pairs found within
+            ``cutoff`` times ``short_multiplier`` (at most the edge capacity), an int for that
+            many slots. Ignored without a skin.
+        short_multiplier: head room of the short list; thermal motion pulls diamond's second shell
+            in (4 neighbours at rest, ~6.3 at 300 K), hence more than ``capacity_multiplier``.
 
     Raises:
-        NeighborListOverflowError: ``capacity`` is given and too small.
+        NeighborListOverflowError: ``capacity`` (or an int ``short``) is given and too small.
         StructureError: the cell is degenerate, or ``cutoff`` is not positive.
     """
     position = np.asarray(position, dtype=np.float64)
@@ -152,6 +168,13 @@ def neighbor_list(
             f"neighbour list needs {len(i)} edges and {len(trip)} triplets, "
             f"allocated {n_edge_cap} and {n_trip_cap}; re-allocate with capacity=None"
         )
+    n_short, short_cap = 0, 0
+    if short is not False and skin > 0:
+        n_short = int(np.count_nonzero(np.sum((position[j] - position[i] + s @ box) ** 2, axis=1) < cutoff**2))
+        short_cap = (min(n_edge_cap, _round_capacity(n_short, short_multiplier)) if short is True else int(short))
+        if n_short > short_cap:
+            raise NeighborListOverflowError(
+                f"short list needs {n_short} edges, allocated {short_cap}; re-allocate with short=True")
     pad_e, pad_t = n_edge_cap - len(i), n_trip_cap - len(trip)
     return NeighborList(
         center=jnp.asarray(np.pad(i, (0, pad_e)), dtype=jnp.int32),
@@ -165,6 +188,7 @@ def neighbor_list(
         skin=float(skin),
         pbc=pbc,
         three_body=triplets,
+        short_capacity=short_cap,
     )
 
 
@@ -178,7 +202,7 @@ def update(neighbors: NeighborList, position, box) -> NeighborList:
     return neighbor_list(
         position, box, neighbors.cutoff - neighbors.skin, skin=neighbors.skin, pbc=neighbors.pbc,
         triplets=neighbors.three_body,
-        capacity=neighbors.capacity,
+        capacity=neighbors.capacity, short=neighbors.short_capacity or False,
     )
 
 
@@ -196,6 +220,41 @@ def edge_vectors(position: jax.Array, box: jax.Array, neighbors: NeighborList) -
         image = jax.lax.stop_gradient(jnp.round(dr @ jnp.linalg.inv(box)))
         return dr - image @ box
     return dr + neighbors.shift @ box
+
+
+def _inside_count(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius) -> tuple:
+    """(edges shorter than ``radius``, their running count)."""
+    dr = jax.lax.stop_gradient(edge_vectors(position, box, neighbors))  # selection only: no gradient
+    inside = neighbors.edge_mask & (jnp.sum(dr * dr, axis=-1) < jax.lax.stop_gradient(radius) ** 2)
+    return inside, jnp.cumsum(inside.astype(jnp.int32))
+
+
+def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius) -> tuple[NeighborList, jax.Array]:
+    """The listed edges shorter than ``radius`` (Å), compacted in order into ``short_capacity`` slots.
+
+    Returns:
+        (list of those edges, no triplets, same ``shift`` convention; overflow flag: more edges
+        inside than slots, in which case the short list misses some and must not be used).
+    """
+    cap = neighbors.short_capacity
+    inside, rank = _inside_count(neighbors, position, box, radius)
+    n_edges = inside.shape[0]
+    # Edge e goes to slot rank[e] - 1; the rest to a dropped slot. Order-preserving, one scatter.
+    slot = jnp.where(inside, rank - 1, cap)
+    index = jnp.zeros(cap, jnp.int32).at[slot].set(jnp.arange(n_edges, dtype=jnp.int32), mode="drop")
+    mask = jnp.arange(cap) < rank[-1]
+    short = dataclasses.replace(
+        neighbors, center=neighbors.center[index], neighbor=neighbors.neighbor[index], shift=neighbors.shift[index],
+        edge_mask=mask, triplets=jnp.zeros((1, 2), jnp.int32), triplet_mask=jnp.zeros(1, bool), three_body=False,
+        short_capacity=0)
+    return short, rank[-1] > cap
+
+
+def short_overflow(neighbors: NeighborList, position: jax.Array, box: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(number of listed edges within the list's interaction range ``cutoff - skin``, whether it
+    exceeds ``short_capacity``; always False without a short list)."""
+    _, rank = _inside_count(neighbors, position, box, neighbors.cutoff - neighbors.skin)
+    return rank[-1], (neighbors.short_capacity > 0) & (rank[-1] > neighbors.short_capacity)
 
 
 def perpendicular_widths(box) -> np.ndarray:

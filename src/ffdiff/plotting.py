@@ -107,8 +107,10 @@ def gnn_losses(histories: dict[str, list[dict]]):
     for k, (model, history) in enumerate(histories.items()):
         epochs = [h["epoch"] for h in history]
         label = _MODEL_LABELS.get(model, model)
-        ax.plot(epochs, [h["train_loss"] for h in history], color=f"C{k}", label=f"{label} train")
-        ax.plot(epochs, [h["validation_loss"] for h in history], color=f"C{k}", ls="--", label=f"{label} validation")
+        # markers: a one-epoch stage is a single point, which a bare line would not draw
+        ax.plot(epochs, [h["train_loss"] for h in history], "o-", ms=3, color=f"C{k}", label=f"{label} train")
+        ax.plot(epochs, [h["validation_loss"] for h in history], "s--", ms=3, color=f"C{k}",
+                label=f"{label} validation")
     ax.set(xlabel="epoch", ylabel="loss", yscale="log")
     ax.legend(frameon=False, fontsize=7)
     return fig

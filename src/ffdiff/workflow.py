@@ -1,14 +1,77 @@
-"""Glue for the Snakemake scripts: logging into the rule's log file, JSON output."""
+"""Glue for the Snakemake scripts: job start-up (CPUs, compilation cache, logging), JSON output."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+
+
+COMPILATION_CACHE = "FFDIFF_COMPILATION_CACHE"
+DEFAULT_COMPILATION_CACHE = ".snakemake/ffdiff-jax-cache"
+
+
+def start_job(snakemake) -> logging.Logger:
+    """Everything a rule's script does before its first computation: size JAX's thread pool to the
+    job's threads, switch on the persistent compilation cache, log into the rule's log file."""
+    logger = configure_logging(snakemake)
+    started = time.perf_counter()
+    atexit.register(lambda: logger.info("wall time %.1f s, peak memory %.0f MB", time.perf_counter() - started,
+                                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    use_cpus(snakemake.threads)
+    cache = os.environ.get(COMPILATION_CACHE, DEFAULT_COMPILATION_CACHE)
+    if cache:
+        enable_compilation_cache(cache)
+    return logger
+
+
+def use_cpus(n: int) -> None:
+    """Make XLA's CPU thread pool exactly ``n`` threads wide, without pinning the job to particular cores.
+
+    XLA ignores thread-count flags and sizes its pool from the process's CPU affinity when the backend
+    starts, so the affinity is narrowed to ``n`` CPUs for that moment and widened again afterwards (for
+    every thread, the pool's included): concurrent jobs then share the cores the OS gives them instead of
+    all piling onto the same ``n``. Under a scheduler that already confines the job (SLURM's task/affinity
+    or cgroups) the affinity is at most ``n`` CPUs and nothing changes. On GPUs JAX is also told not to
+    preallocate most of the device memory, so memory use is what the job needs.
+    """
+    from jax._src import xla_bridge
+
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if xla_bridge.backends_are_initialized():
+        logging.getLogger("ffdiff").warning("JAX already started; cannot size its thread pool to %d", n)
+        return
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA uses every core
+        return
+    import jax
+
+    allowed = os.sched_getaffinity(0)
+    if n < len(allowed):
+        os.sched_setaffinity(0, sorted(allowed)[:n])
+    try:
+        jax.devices()
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(int(tid), allowed)
+
+
+def enable_compilation_cache(path) -> None:
+    """Keep compiled XLA programs on disk, so the next job (a fresh process) running the same program
+    loads it instead of compiling again."""
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(Path(path).resolve()))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:

@@ -140,6 +140,25 @@ def test_run_md_with_rebuilds_matches_reference(caplog):
     np.testing.assert_allclose(out["positions"], np.stack(reference), rtol=0, atol=1e-9)
 
 
+def test_run_md_reallocates_an_overflowing_short_list(monkeypatch, caplog):
+    """A short list sized for the perfect crystal (4 neighbours inside the SW cutoff per atom, no head
+    room) overflows once heat pulls the second shell in; the driver re-allocates it, re-runs the chunk,
+    and every frame equals one `simulate` over the full list to 1e-9 Å."""
+    import functools
+
+    atoms = diamond()
+    params = SW.params()
+    monkeypatch.setattr(md, "neighbor_list", functools.partial(md.neighbor_list, short_multiplier=1.0))
+    with caplog.at_level("INFO", logger="ffdiff.properties.md"):
+        out = md.run_md(SW.energy, params, atoms.positions, atoms.cell.array, n_steps=40, chunk=20, record_every=1,
+                        skin=2.0, temperature_K=1500.0, **_kw())
+    assert "short neighbour list overflowed" in caplog.text
+    assert out["stable"] and out["n_steps_done"] == 40
+    _, _, box, nbrs, state0 = _setup("sw", atoms, 1500.0, seed=3, skin=2.0)
+    _, positions = jax.jit(lambda s: md.simulate(SW.energy, params, s, box, nbrs, n_steps=40, dt=1.0))(state0)
+    np.testing.assert_allclose(out["positions"][1:], np.asarray(positions), rtol=0, atol=1e-9)
+
+
 def test_run_md_reports_explosions():
     """Atoms 0.5 Å apart fail at step 0; a 30 fs step at 1500 K fails at step 1; neither raises."""
     atoms = rattled(diamond(repeat=2), 0.05, seed=1)

@@ -18,19 +18,30 @@ def test_shipped_configs_validate(name):
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("edit", "message", "key"),
     [
-        (lambda c: c.update(typo=1), "Additional properties"),
-        (lambda c: c["reference"].update(source="cloud"), "is not one of"),
-        (lambda c: c["potentials"]["sw"]["params"].update(lam="big"), "is not of type 'number'"),
-        (lambda c: c["potentials"].update(tersoff={}), "Additional properties"),
+        (lambda c: c.update(typo=1), "Additional properties", []),
+        (lambda c: c["reference"].update(source="cloud"), "is not one of", ["reference", "source"]),
+        (lambda c: c["potentials"]["sw"]["params"].update(lam="big"), "is not of type 'number'",
+         ["potentials", "sw", "params", "lam"]),
+        (lambda c: c["potentials"].update(tersoff={}), "Additional properties", ["potentials"]),
+        (lambda c: c["fits"].update(weigths=c["fits"].pop("weights")), r"\('weigths' was unexpected\)", ["fits"]),
+        (lambda c: c["gnn"]["trajectories"]["conditions"]["1000K"].update(temperature_K=-300),
+         "-300 is less than or equal to the minimum of 0", ["gnn", "trajectories", "conditions", "1000K", "temperature_K"]),
+        # NaN passes minimum: 0 (every comparison with NaN is false); the schema refuses it, and infinities, anywhere.
+        (lambda c: c["fits"]["weights"].update(elastic=float("nan")), "nan should not be valid",
+         ["fits", "weights", "elastic"]),
+        (lambda c: c["gnn"]["split"].__setitem__(1, float("nan")), "nan should not be valid", ["gnn", "split", 1]),
+        (lambda c: c["elastic"]["reference"].update(C11=float("inf")), "inf should not be valid",
+         ["elastic", "reference", "C11"]),
     ],
 )
-def test_bad_configs_are_refused(edit, message):
+def test_bad_configs_are_refused(edit, message, key):
     config = copy.deepcopy(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
     edit(config)
-    with pytest.raises(jsonschema.ValidationError, match=message):
+    with pytest.raises(jsonschema.ValidationError, match=message) as refused:
         jsonschema.validate(config, SCHEMA)
+    assert list(refused.value.absolute_path) == key
 
 
 def test_conda_env_pins_equal_pyproject():

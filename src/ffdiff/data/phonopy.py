@@ -31,15 +31,19 @@ def read_displacements(path) -> tuple[Atoms, list[dict]]:
             head = yaml.safe_load(handle)
     except (OSError, yaml.YAMLError) as err:
         raise ValueError(f"cannot read phonopy displacement file {path}: {err}") from err
+    expected = "expected phonopy_disp.yaml, or disp.yaml of phonopy < 2"
     if not isinstance(head, dict):
-        raise ValueError(f"{path}: not a phonopy displacement file")
-    if "phonopy" in head:  # phonopy_disp.yaml
-        ph = phonopy.load(path, produce_fc=False, log_level=0)
-        dataset = ph.dataset["first_atoms"]
-        supercell = _to_ase(ph.supercell)
-    else:  # disp.yaml of phonopy < 2
-        data, cell = parse_disp_yaml(path, return_cell=True)
-        dataset, supercell = data["first_atoms"], _to_ase(cell)
+        raise ValueError(f"{path}: not a phonopy displacement file ({expected})")
+    try:
+        if "phonopy" in head:  # phonopy_disp.yaml
+            ph = phonopy.load(path, produce_fc=False, log_level=0)
+            dataset = ph.dataset["first_atoms"]
+            supercell = _to_ase(ph.supercell)
+        else:  # disp.yaml of phonopy < 2
+            data, cell = parse_disp_yaml(path, return_cell=True)
+            dataset, supercell = data["first_atoms"], _to_ase(cell)
+    except Exception as err:  # phonopy raises KeyError, TypeError, RuntimeError... on incomplete files
+        raise ValueError(f"{path}: not a phonopy displacement file ({type(err).__name__}: {err}; {expected})") from err
     return supercell, [{"atom": int(d["number"]), "displacement": np.asarray(d["displacement"], float)}
                        for d in dataset]
 

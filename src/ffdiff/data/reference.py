@@ -6,13 +6,23 @@ from ase import Atoms
 from ase.io import read
 
 from ffdiff.data.phonopy import read_displacements
-from ffdiff.data.vasp import read_vasprun
+from ffdiff.data.vasp import check_element, read_vasprun
 
 
-def _check_element(atoms: Atoms, path, element: str) -> None:
-    found = sorted(set(atoms.get_chemical_symbols()))
-    if found != [element]:
-        raise ValueError(f"{path}: expected {element} only, found {found}")
+def read_poscar(path, element: str | None = None) -> Atoms:
+    """A VASP POSCAR, all of ``element`` when given.
+
+    Raises:
+        ValueError: a missing or unreadable file (the message names it).
+        StructureError: atoms of another element (a ``ValueError`` too).
+    """
+    try:
+        atoms = read(path, format="vasp")
+    except Exception as err:  # ASE raises many types on malformed files
+        raise ValueError(f"{path}: not a readable POSCAR ({err}; expected a VASP POSCAR file)") from err
+    if element is not None:
+        check_element(atoms, path, element)
+    return atoms
 
 
 def reference_structures(unitcell, displacements=None, vaspruns=(), *, supercell=None,
@@ -27,27 +37,28 @@ def reference_structures(unitcell, displacements=None, vaspruns=(), *, supercell
             constants rather than displaced runs; used instead of ``displacements``.
 
     Raises:
-        ValueError: counts, atom numbers or elements that do not match.
+        ValueError: unreadable files, or counts or atom numbers that do not match; every message
+            names the file.
+        StructureError: atoms of another element than ``element`` (a ``ValueError`` too).
     """
     if (displacements is None) == (supercell is None):
         raise ValueError("give either a phonopy displacement file or a supercell POSCAR")
-    cell = read(unitcell, format="vasp")
-    _check_element(cell, unitcell, element)
+    cell = read_poscar(unitcell, element)
     if supercell is not None:
-        perfect, dataset = read(supercell, format="vasp"), []
-        _check_element(perfect, supercell, element)
+        perfect, dataset = read_poscar(supercell, element), []
     else:
         perfect, dataset = read_displacements(displacements)
+        check_element(perfect, displacements, element)
     if len(dataset) != len(vaspruns):
         raise ValueError(f"{displacements} lists {len(dataset)} displacements but {len(vaspruns)} "
-                         "vasprun.xml files were given")
+                         "vasprun.xml files were given (expected one per displacement, in the file's order)")
     cell.info["name"] = "unitcell"
     perfect.info["name"] = "supercell"
     out = [cell, perfect]
     for k, (path, disp) in enumerate(zip(vaspruns, dataset, strict=True), start=1):
         atoms = read_vasprun(path, element=element)
         if len(atoms) != len(perfect):
-            raise ValueError(f"{path}: {len(atoms)} atoms, supercell in {displacements} has {len(perfect)}")
+            raise ValueError(f"{path}: {len(atoms)} atoms (expected {len(perfect)}, the supercell of {displacements})")
         atoms.info.update(name=f"displacement-{k:03d}", displaced_atom=disp["atom"])
         out.append(atoms)
     return out

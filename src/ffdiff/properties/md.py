@@ -30,7 +30,7 @@ import numpy as np
 from ase import units
 
 from ffdiff.exceptions import NeighborListOverflowError
-from ffdiff.neighbors import NeighborList, edge_vectors, neighbor_list, needs_update, update
+from ffdiff.neighbors import NeighborList, edge_vectors, neighbor_list, needs_update, short_overflow, update
 from ffdiff.potentials._masking import distance
 from ffdiff.typing import Array, EnergyFn, Params
 from ffdiff.units import SI_MASS_AMU
@@ -323,6 +323,7 @@ def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, *, 
             "min_distance": _min_distance(s.position, box, neighbors),
             "stale": needs_update(neighbors, s.position),
             "moved": jnp.max(jnp.sum((s.position - neighbors.reference_position) ** 2, axis=-1)),
+            **dict(zip(("n_short", "short_overflow"), short_overflow(neighbors, s.position, box))),
         }
 
     return simulate(energy_fn, params, state, box, neighbors, n_steps=n_steps, dt=dt, ensemble=ensemble,
@@ -334,7 +335,8 @@ def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float,
         return update(neighbors, np.asarray(position), np.asarray(box))
     except NeighborListOverflowError:
         logger.info("neighbour list overflowed its capacity; re-allocating (one recompilation)")
-        return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body)
+        return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
+                             short=three_body)
 
 
 def run_md(
@@ -365,7 +367,10 @@ def run_md(
     uses up the ``skin / 2`` budget). Every step records whether the list went stale; a chunk in
     which it did is discarded and re-run from its start with a list built there, and if even a
     fresh list goes stale the chunk length is halved (logged) until it fits, for the rest of the
-    run. No accepted step is therefore computed with a stale list.
+    run. No accepted step is therefore computed with a stale list. Likewise a chunk in which the
+    short list (used by SW, see :func:`ffdiff.neighbors.short_list`) overflowed, which makes the
+    energy NaN, is re-run with more slots; the overflow test uses the list's ``cutoff - skin``, so
+    ``cutoff`` must be the potential's range.
 
     Stability is checked at every step: the run stops at the first step whose positions or
     energies are not finite or whose shortest pair (taken from the neighbour list, valid at
@@ -390,7 +395,7 @@ def run_md(
         record_every: steps between recorded frames (frame 0 is the initial state).
         chunk: steps per compiled call.
         min_distance: pairs closer than this (Å) mean the run has failed.
-        three_body: list triplets (needed by SW and EDIP).
+        three_body: list triplets and size a short list (needed by EDIP and SW).
         progress: show a ``tqdm`` bar on stderr.
 
     Returns:
@@ -415,7 +420,8 @@ def run_md(
     position = jnp.asarray(position)
     dtype = position.dtype if position.dtype == jnp.float32 else jnp.float64
     position, box = position.astype(dtype), jnp.asarray(box, dtype)
-    nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body)
+    nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
+                         short=three_body)  # a short list serves SW; pair-list models (the MPGNN) ignore it
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
@@ -460,6 +466,18 @@ def run_md(
             logger.info("a fresh neighbour list went stale after %d steps; chunk %d -> %d for the rest "
                         "of the run", first_stale, chunk, new)
             chunk = new
+            continue
+        over = scalars["short_overflow"]
+        first_over = int(np.argmax(over)) if over.any() else n
+        if first_over < n and first_over <= first_bad:  # the energy went NaN for want of short-list slots
+            needed = int(scalars["n_short"][first_over])
+            nbrs = neighbor_list(np.asarray(state.position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
+                                 short=three_body)
+            nbrs = dataclasses.replace(nbrs, short_capacity=max(nbrs.short_capacity, 2 * needed))
+            fresh, n_rebuilds = True, n_rebuilds + 1
+            logger.info("short neighbour list overflowed at step %d (%d edges inside); re-allocated %d slots and "
+                        "re-running the chunk from step %d (one recompilation)", done + first_over + 1, needed,
+                        nbrs.short_capacity, done)
             continue
         keep = first_bad  # steps [0, keep) of this chunk are accepted
         steps = done + 1 + np.arange(keep)

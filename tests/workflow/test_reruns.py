@@ -1,0 +1,58 @@
+"""Partial reruns, checked with dry runs on a complete smoke run: a change reruns exactly the jobs that
+depend on it, and nothing else."""
+
+import shutil
+
+from run_workflow import ROOT, edited_config, planned_jobs, snakemake
+
+CONFIG = ROOT / "config/smoke.yaml"
+CLASSICAL = {"download_phonopy_sdist", "extract_phonopy_example", "reference_structures", "check_potential",
+             "potentials_table", "elastic_reference", "dft_force_constants", "fit", "fit_table", "landscape",
+             "phonon_properties", "plot_fit", "fit_summary", "lammps_check"}
+
+
+def test_untouched_run_reruns_nothing(smoke_run):
+    assert planned_jobs(smoke_run, CONFIG) == {}
+
+
+def test_fit_weight_reruns_that_fit_and_its_dependants(smoke_run, tmp_path):
+    def edit(config):
+        config["fits"]["weights"]["force_constants"] = 2.0
+
+    plan = planned_jobs(smoke_run, edited_config(tmp_path / "weights.yaml", edit))
+    # the multi-objective fit of each potential, its landscape, phonons and figure, then the tables
+    assert plan == {"fit": 2, "landscape": 2, "phonon_properties": 2, "plot_fit": 2, "fit_table": 1,
+                    "fit_summary": 1, "lammps_check": 1, "all": 1}
+
+
+def test_gnn_learning_rate_reruns_nothing_classical(smoke_run, tmp_path):
+    def edit(config):
+        config["gnn"]["finetune"]["learning_rate"] = 3e-4
+
+    plan = planned_jobs(smoke_run, edited_config(tmp_path / "lr.yaml", edit))
+    assert plan["gnn_finetune"] == 1 and not CLASSICAL & set(plan), plan
+    assert not {"gnn_pretrain", "gnn_rdf", "gnn_snapshots", "gnn_trajectory"} & set(plan), plan
+
+
+def test_new_ffdiff_version_reruns_every_computation_but_no_download(smoke_run, tmp_path):
+    """The rules' params carry the library's version (a script's own code is already tracked by
+    Snakemake): a new release recomputes, but does not refetch the DFT data."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for part in ("Snakefile", "workflow", "scripts", "src", "config"):
+        copy = shutil.copy if (ROOT / part).is_file() else shutil.copytree
+        copy(ROOT / part, checkout / part)
+    init = checkout / "src/ffdiff/__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "', '__version__ = "99.'))
+    plan = planned_jobs(smoke_run, CONFIG, "--rerun-triggers", "params", snakefile=checkout / "Snakefile")
+    assert "download_phonopy_sdist" not in plan and "extract_phonopy_example" not in plan
+    assert plan["fit"] == 8 and plan["check_potential"] == 2 and plan["gnn_pretrain"] == 1
+    assert plan["gnn_snapshots"] == 1 and plan["gnn_md_test"] == 9
+
+
+def test_a_fit_rerun_elsewhere_is_bit_identical(smoke_run, tmp_path):
+    """Same config, seed and software: the multi-start fit (float64) gives the same bytes."""
+    shutil.copytree(smoke_run / "resources", tmp_path / "resources")  # keeps mtimes: nothing upstream reruns
+    target = "results/fits/elastic_paper/sw/fits.json"
+    snakemake(tmp_path, target, "--rerun-triggers", "mtime")
+    assert (tmp_path / target).read_bytes() == (smoke_run / target).read_bytes()
