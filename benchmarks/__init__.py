@@ -1,0 +1,1 @@
+"""Performance benchmarks of ffdiff (not run by the tests): ``python -m benchmarks``."""
