@@ -1,7 +1,26 @@
-"""Wall time of the classical fits, cold (compilation included) and warm, with iterations, loss
-evaluations and peak memory. Each fit runs in a fresh process so "cold" is what a Snakemake job pays.
+"""Wall time of the classical fits as Snakemake jobs pay it, and what JAX's persistent compilation
+cache saves when a fit rule reruns.
 
-Usage: python benchmarks/fits.py [--reference DIR] [--out results/benchmarks/fits.json]
+Every fit of the default study (SW and EDIP, each objective; BFGS, CG and Nelder-Mead from 4
+starts, as config/config.yaml) runs three times, each in a fresh process (a job is one), with
+its own compilation-cache directory:
+
+- ``cold``: empty cache, everything compiled;
+- ``rerun``: the same fit again (the cache now holds its programs);
+- ``changed``: a rerun after its rule's params changed, which is what makes Snakemake rerun it:
+  a fixed parameter of the potential 1 % larger (``overrides``) and, for ``multi``, the elastic
+  weight doubled. The fixed parameters and weights are arguments of the compiled loss, not
+  constants in it, so this too should load every program from the cache.
+
+For each: seconds from process start to the first loss evaluation ("starts computing": imports,
+reading the reference, building structures and lists, compiling or loading the loss), to the end,
+and the peak RSS.
+
+Then, in this process: is it worth evaluating all starting points of a fit in one ``vmap``? The
+loss and gradient at the 4 starts, as 4 calls of the compiled function against one call of its
+``vmap`` (best of 5 each, with the threads this process has).
+
+Usage: python benchmarks/fits.py [--reference DIR] [--objectives ...] [--out results/benchmarks/fits.json]
 where DIR holds phonopy_params.yaml and elastic.json from the workflow's reference stage
 (default resources/reference).
 """
@@ -12,53 +31,125 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-CASES = [  # (potential, objective, fitted, lattice constant Å)
-    ("sw", "elastic_paper", ["epsilon", "lam"], 5.431),
-    ("edip", "elastic_paper", ["A", "lam"], 5.430),
-    ("sw", "phonon", ["epsilon", "lam"], 5.431),
-    ("edip", "phonon", ["A", "lam"], 5.430),
-    ("sw", "multi", ["epsilon", "lam"], 5.431),
-]
+FITS = {  # potential: (fitted, lattice constant Å, a fixed parameter to change)
+    "sw": (["epsilon", "lam"], 5.431, "gamma"),
+    "edip": (["A", "lam"], 5.430, "eta"),
+}
+OBJECTIVES = ["elastic_standard", "elastic_paper", "phonon", "multi"]
 
 _CHILD = """
-import json, resource, sys, time
+import json, logging, resource, sys, time
 t0 = time.perf_counter()
+spec = json.loads(sys.argv[1])
+first = []
+
+class FirstEvaluation(logging.Handler):
+    def emit(self, record):
+        if "at the starting parameters" in record.getMessage() and not first:
+            first.append(time.perf_counter() - t0)
+
+logging.basicConfig(level=logging.INFO, handlers=[FirstEvaluation()])
+from ffdiff.workflow import enable_compilation_cache
+enable_compilation_cache(spec["cache"])
 from ffdiff.fitting.study import fit_potential, load_reference
-name, objective, fitted, a, ref = json.loads(sys.argv[1])
-reference = load_reference(f"{ref}/elastic.json", f"{ref}/phonopy_params.yaml")
-t_import = time.perf_counter() - t0
-times = []
-for _ in range(2):
-    t = time.perf_counter()
-    out = fit_potential(name, objective, reference, lattice_constant=a, fitted=fitted, optimizers=["BFGS"],
-                        n_starts=1, seed=0, spread=0.2, maxiter=200,
-                        weights={"elastic": 1.0, "force_constants": 1.0})
-    times.append(time.perf_counter() - t)
-run = out["runs"][0]
-print(json.dumps({"import_s": t_import, "cold_s": times[0], "warm_s": times[1], "n_iter": run["n_iter"],
-                  "n_fev": run["n_fev"], "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+reference = load_reference(f"{spec['reference']}/elastic.json", f"{spec['reference']}/phonopy_params.yaml")
+out = fit_potential(spec["potential"], spec["objective"], reference, lattice_constant=spec["a"],
+                    fitted=spec["fitted"], optimizers=["BFGS", "CG", "Nelder-Mead"], n_starts=4, seed=0,
+                    spread=0.2, maxiter=200, overrides=spec["overrides"], weights=spec["weights"])
+print(json.dumps({"first_evaluation_s": first[0], "total_s": time.perf_counter() - t0,
+                  "n_fev": sum(r["n_fev"] for r in out["runs"]), "loss": out["best"]["loss"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def run_case(spec: dict) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(spec)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"fit {spec['potential']}/{spec['objective']} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default="resources/reference")
+    parser.add_argument("--objectives", nargs="+", default=OBJECTIVES)
     parser.add_argument("--out", default="results/benchmarks/fits.json")
     args = parser.parse_args()
+    from ffdiff.potentials import get_potential
+
     rows = []
-    for name, objective, fitted, a in CASES:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([name, objective, fitted, a, args.reference])],
-                              capture_output=True, text=True, check=True)
-        rows.append({"potential": name, "objective": objective, **json.loads(proc.stdout.splitlines()[-1])})
-    header = f"{'potential':9} {'objective':14} {'import s':>8} {'cold s':>7} {'warm s':>7} {'iter':>4} {'fev':>4} {'RSS MB':>7}"
-    print(header)
-    for r in rows:
-        print(f"{r['potential']:9} {r['objective']:14} {r['import_s']:8.2f} {r['cold_s']:7.2f} {r['warm_s']:7.2f} "
-              f"{r['n_iter']:4d} {r['n_fev']:4d} {r['peak_rss_mb']:7.0f}")
+    for potential, (fitted, a, changed) in FITS.items():
+        for objective in args.objectives:
+            weights = {"elastic": 1.0, "force_constants": 1.0} if objective == "multi" else None
+            value = get_potential(potential).default_params[changed]
+            with tempfile.TemporaryDirectory(prefix="ffdiff-cache-") as cache:
+                spec = {"potential": potential, "objective": objective, "fitted": fitted, "a": a,
+                        "reference": str(Path(args.reference).resolve()), "cache": cache,
+                        "overrides": {}, "weights": weights}
+                row = {"potential": potential, "objective": objective}
+                row["cold"] = run_case(spec)
+                row["rerun"] = run_case(spec)
+                row["changed"] = run_case({**spec, "overrides": {changed: value * 1.01},
+                                           "weights": weights and {**weights, "elastic": 2.0}})
+            rows.append(row)
+            print(f"  {potential}/{objective}: cold {row['cold']['total_s']:.1f} s, rerun {row['rerun']['total_s']:.1f} s,"
+                  f" changed {row['changed']['total_s']:.1f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    batched = [vmap_case(potential, objective, args.reference) for potential in FITS for objective in args.objectives]
+    print("\n| potential | objective | 4 calls ms | one vmap of 4 ms | ratio |\n|---|---|---:|---:|---:|")
+    for r in batched:
+        print(f"| {r['potential']} | {r['objective']} | {r['calls_ms']:.1f} | {r['vmap_ms']:.1f} | "
+              f"{r['vmap_ms'] / r['calls_ms']:.2f} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
+    Path(args.out).write_text(json.dumps({"fits": rows, "vmap_starts": batched}, indent=2) + "\n")
+
+
+def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
+    """Loss and gradient at 4 starting points: 4 compiled calls against one vmapped call, in ms."""
+    import time
+
+    import jax
+
+    from ffdiff.fitting.optimize import compile_objective
+    from ffdiff.fitting.study import _setup, build_loss, load_reference
+
+    jax.config.update("jax_enable_x64", True)
+    reference = load_reference(f"{reference_dir}/elastic.json", f"{reference_dir}/phonopy_params.yaml")
+    fitted, a, _ = FITS[potential]
+    geometry, space = _setup(potential, fitted, reference.phonon, a, None)
+    loss = build_loss(objective, geometry, reference, space.base, {"elastic": 1.0, "force_constants": 1.0})
+    one = compile_objective(loss, space).value_and_grad
+    batch = jax.jit(jax.vmap(jax.value_and_grad(lambda th, base, data: loss.fn(space.unpack(th, base), data)),
+                             in_axes=(0, None, None)))
+    starts = space.starts(4, 0, 0.2)
+    calls = lambda: [one(theta) for theta in starts]  # noqa: E731
+    vmapped = lambda: batch(starts, space.base, loss.data)  # noqa: E731
+
+    def best_ms(fn):
+        jax.block_until_ready(fn())
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            jax.block_until_ready(fn())
+            times.append(time.perf_counter() - t)
+        return min(times) * 1e3
+
+    return {"potential": potential, "objective": objective, "calls_ms": best_ms(calls), "vmap_ms": best_ms(vmapped)}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| potential | objective | evaluations | first evaluation s: cold / rerun / changed | "
+             "job s: cold / rerun / changed | peak RSS MB |", "|---|---|---:|---|---|---:|"]
+    for r in rows:
+        runs = [r[k] for k in ("cold", "rerun", "changed")]
+        first = " / ".join(f"{x['first_evaluation_s']:.1f}" for x in runs)
+        total = " / ".join(f"{x['total_s']:.1f}" for x in runs)
+        lines.append(f"| {r['potential']} | {r['objective']} | {r['cold']['n_fev']} | {first} | {total} | "
+                     f"{max(x['peak_rss_mb'] for x in runs):.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,17 @@
-"""Loss functions ``loss(params) -> scalar`` of the property fits (pure, differentiable)."""
+"""Losses of the property fits: ``loss(params) -> scalar``, pure and differentiable.
+
+Each loss is a :class:`Loss`: a function of (parameters, data) and the data it is evaluated on
+(structures, neighbour lists, targets, weights). Compiled code takes the data as an argument rather
+than baking it in as constants, so a changed target, weight or structure of the same shape reuses
+the compiled function and JAX's persistent compilation cache.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import jax.numpy as jnp
 
@@ -12,7 +20,24 @@ from ffdiff.properties.elastic import elastic_constants, paper_convention
 from ffdiff.properties.phonons import force_constants
 from ffdiff.typing import Array, EnergyFn, Params
 
-LossFn = Callable[[Params], Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """``fn(params, data)`` with its ``data`` (a pytree of arrays); ``loss(params)`` evaluates it."""
+
+    fn: Callable[[Params, Any], Array]
+    data: Any
+
+    def __call__(self, params: Params) -> Array:
+        return self.fn(params, self.data)
+
+
+def as_loss(loss: Loss | Callable[[Params], Array]) -> Loss:
+    """A :class:`Loss` as is; a plain ``loss(params)`` as one without data (whatever it closes over
+    is compiled in as constants)."""
+    return loss if isinstance(loss, Loss) else Loss(lambda params, _: loss(params), None)
+
 Convention = Literal["standard", "paper"]
 
 
@@ -31,38 +56,42 @@ def in_convention(c: Array, convention: Convention) -> Array:
 
 
 def init_elastic_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbors: NeighborList,
-                      target: Array, convention: Convention = "standard") -> LossFn:
+                      target: Array, convention: Convention = "standard") -> Loss:
     """‖C(params) − C_ref‖_F over the relaxed `[6, 6]` Voigt matrix in GPa.
 
     ``target`` is in the standard convention; with ``convention="paper"`` both matrices get their
     shear block doubled first, as in Gangan et al.'s tables.
     """
-    ref = in_convention(jnp.asarray(target), convention)
+    data = (position, box, neighbors, in_convention(jnp.asarray(target), convention))
+    return Loss(functools.partial(_elastic_loss, energy_fn, convention), data)
 
-    def loss(params: Params) -> Array:
-        c = elastic_constants(energy_fn, params, position, box, neighbors)["relaxed"]
-        return frobenius(in_convention(c, convention), ref)
 
-    return loss
+def _elastic_loss(energy_fn: EnergyFn, convention: Convention, params: Params, data) -> Array:
+    position, box, neighbors, ref = data
+    c = elastic_constants(energy_fn, params, position, box, neighbors)["relaxed"]
+    return frobenius(in_convention(c, convention), ref)
 
 
 def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbors: NeighborList,
-                             target: Array) -> LossFn:
+                             target: Array) -> Loss:
     """‖Φ(params) − Φ_ref‖_F over the `[n, n, 3, 3]` force constants in eV/Å² (same atom order)."""
-    ref = jnp.asarray(target)
-
-    def loss(params: Params) -> Array:
-        return frobenius(force_constants(energy_fn, params, position, box, neighbors), ref)
-
-    return loss
+    return Loss(functools.partial(_force_constant_loss, energy_fn), (position, box, neighbors, jnp.asarray(target)))
 
 
-def init_weighted_loss(losses: Mapping[str, LossFn], weights: Mapping[str, float]) -> LossFn:
+def _force_constant_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
+    position, box, neighbors, ref = data
+    return frobenius(force_constants(energy_fn, params, position, box, neighbors), ref)
+
+
+def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float]) -> Loss:
     """Σ_k w_k · loss_k(params) (the multi-objective fit)."""
     if set(losses) != set(weights):
         raise ValueError(f"weights {sorted(weights)} do not match losses {sorted(losses)}")
 
-    def loss(params: Params) -> Array:
-        return sum(weights[k] * fn(params) for k, fn in losses.items())
+    fns = {k: loss.fn for k, loss in losses.items()}
+    data = {k: (jnp.asarray(weights[k], jnp.float64), loss.data) for k, loss in losses.items()}
+    return Loss(functools.partial(_weighted_loss, fns), data)
 
-    return loss
+
+def _weighted_loss(fns: Mapping[str, Callable], params: Params, data) -> Array:
+    return sum(weight * fns[k](params, part) for k, (weight, part) in data.items())

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 
 import jax
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
-from ffdiff.fitting.objectives import LossFn
+from ffdiff.fitting.objectives import Loss, as_loss
 from ffdiff.fitting.parameters import ParameterSpace
 
 logger = logging.getLogger(__name__)
@@ -63,11 +65,21 @@ class Objective:
     value_and_grad: object
 
 
-def compile_objective(loss_fn: LossFn, space: ParameterSpace) -> Objective:
+def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective:
     """Compile the loss of the fitted vector θ, with and without its gradient (compiled once, reused
-    by every start and optimizer: coordinates change outside the compiled functions)."""
-    fn = lambda theta: loss_fn(space.unpack(theta))  # noqa: E731
-    return Objective(jax.jit(fn), jax.jit(jax.value_and_grad(fn)))
+    by every start and optimizer: coordinates change outside the compiled functions).
+
+    The fixed parameters and the loss's data are arguments of the compiled functions, not constants
+    inside them: a rerun with other targets, weights, structures or fixed parameter values of the
+    same shapes compiles nothing new (a persistent-cache hit). A plain ``loss(params)`` works too.
+    """
+    loss = as_loss(loss)
+
+    def fn(theta, base, data):
+        return loss.fn(space.unpack(theta, base), data)
+
+    bind = lambda f: functools.partial(f, base=space.base, data=loss.data)  # noqa: E731
+    return Objective(bind(jax.jit(fn)), bind(jax.jit(jax.value_and_grad(fn))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,11 +178,13 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
                      converged=bool(result.success), message=str(result.message), history=history)
 
 
-def loss_grid(loss_fn: LossFn, space: ParameterSpace, axis0, axis1, batch_size: int = 64) -> np.ndarray:
+def loss_grid(loss: Loss | Callable, space: ParameterSpace, axis0, axis1, batch_size: int = 64) -> np.ndarray:
     """`[len(axis0), len(axis1)]` loss over a grid of the two fitted parameters (vectorised in batches)."""
     if len(space.names) != 2:
         raise ValueError(f"a landscape needs exactly two fitted parameters, got {space.names}")
+    loss = as_loss(loss)
     g0, g1 = np.meshgrid(np.asarray(axis0, float), np.asarray(axis1, float), indexing="ij")
     thetas = np.stack([g0.ravel(), g1.ravel()], axis=1)
-    values = jax.jit(lambda t: jax.lax.map(lambda th: loss_fn(space.unpack(th)), t, batch_size=batch_size))
-    return np.asarray(values(thetas)).reshape(g0.shape)
+    value = lambda th, base, data: loss.fn(space.unpack(th, base), data)  # noqa: E731
+    values = jax.jit(lambda t, base, data: jax.lax.map(lambda th: value(th, base, data), t, batch_size=batch_size))
+    return np.asarray(values(thetas, space.base, loss.data)).reshape(g0.shape)

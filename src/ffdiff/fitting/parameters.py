@@ -30,9 +30,11 @@ class ParameterSpace:
                 f"cannot fit {unknown or 'no parameters'}; expected names among {sorted(self.base)}"
             )
 
-    def unpack(self, theta: Array) -> Params:
-        """Full parameter dict with the fitted entries taken from ``theta`` (`[n_fitted]`)."""
-        return {**self.base, **{name: theta[k] for k, name in enumerate(self.names)}}
+    def unpack(self, theta: Array, base: Params | None = None) -> Params:
+        """Full parameter dict with the fitted entries taken from ``theta`` (`[n_fitted]`), the others
+        from ``base`` (default :attr:`base`; pass it to compiled code as an argument)."""
+        base = self.base if base is None else base
+        return {**base, **{name: theta[k] for k, name in enumerate(self.names)}}
 
     def pack(self, params: Params) -> Array:
         """`[n_fitted]` vector of the fitted entries of ``params``."""

@@ -25,7 +25,7 @@ from ffdiff.fitting.objectives import (
     init_force_constant_loss,
     init_weighted_loss,
 )
-from ffdiff.fitting.optimize import FitResult, compile_objective, loss_grid, run_minimize
+from ffdiff.fitting.optimize import FitResult, Objective, compile_objective, loss_grid, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
@@ -123,10 +123,9 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
 
 
-def run_fits(loss_fn, space: ParameterSpace, optimizers: Sequence[str], starts: np.ndarray,
+def run_fits(objective: Objective, space: ParameterSpace, optimizers: Sequence[str], starts: np.ndarray,
              maxiter: int) -> list[tuple[int, FitResult]]:
     """Every optimizer from every start; returns [(start index, result), ...]."""
-    objective = compile_objective(loss_fn, space)
     return [(k, run_minimize(objective, space, start, method, maxiter=maxiter))
             for k, start in enumerate(starts) for method in optimizers]
 
@@ -169,14 +168,15 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     """
     geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
     potential, params0 = geometry.potential, space.base
-    loss_fn = build_loss(objective, geometry, reference, params0, weights)
+    compiled = compile_objective(build_loss(objective, geometry, reference, params0, weights), space)
+    original_loss = float(compiled.value(space.pack(params0)))
+    logger.info("%s, %s: loss %.6g at the starting parameters", name, objective, original_loss)
     runs = []
-    for start, result in run_fits(loss_fn, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
+    for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
         _check_range(potential, params0, params, geometry.skin)
         runs.append({"start": start, **result.to_dict(), "properties": property_row(geometry, reference, params)})
     best = min(runs, key=lambda r: r["loss"])
-    original_loss = float(loss_fn(params0))
     return {
         "potential": name, "objective": objective, "fitted": list(fitted),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
