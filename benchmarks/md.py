@@ -7,7 +7,7 @@ same positions and velocities for every code. ffdiff runs SW, EDIP and the MPGNN
 random weights, seed 0) through ``simulate`` under ``jax.jit`` in float64, plus float32 for SW and
 the MPGNN (positions, parameters and the list's image shifts cast; uncast float64 shifts would
 silently promote SW back to float64); the MPGNN, 60-90 times slower per atom-step, runs
-``--gnn-steps`` (50) steps. jax-md's own neighbour-list SW (float64 and float32) runs with
+``--gnn-steps`` (50) steps with the last skin only. jax-md's own neighbour-list SW (float64 and float32) runs with
 ``simulate.nve`` and its list updated inside the compiled loop at every step, as its examples do. The observation per step is the total energy, temperature
 and largest displacement, so nothing big is stored. Compilation (``lower().compile()``) is timed
 on its own; the compiled function is called once to warm up, then timed over ``--repeat`` calls
@@ -22,15 +22,16 @@ start, the largest displacement being reported: ~0.3-0.4 Å at 300 K), which is 
 (the host driver the workflow uses, default skin 1.0 Å) would do without any rebuild: these rows
 are the fair, exact comparison. With 0.5 Å a 300 K crystal exceeds skin/2 within ~30 fs; no pair
 enters the cutoff unlisted in practice (the next diamond shell beyond the list, 4.50 Å, is 0.7 Å
-outside the SW cutoff), but that is not guaranteed. SW runs on a per-step short list
+outside the SW cutoff), but that is not guaranteed. SW and EDIP run on a per-step short list
 (``neighbor_list(..., short=True)``: the edges inside the cutoff are compacted inside ``jit`` at
-every force call, as LAMMPS does) and needs no triplets; steps at which the short list overflowed
-(NaN energy, never a truncated sum) are counted and shown. EDIP still sums over the listed
-triplets, so its cost grows with the skin (16 neighbours and 120 triplets per atom at 1.0 Å against
-4 and 6 at 0.5 Å). Two checks are reported: the energy of the final frame with the run's list
-against a freshly built one, and the largest distance between ffdiff's and LAMMPS's final
-positions. The random-weight MPGNN is not a
-stable potential (atoms move > 1 Å), so its list does go stale: its time is still representative
+every force call, as LAMMPS does); SW needs no triplets, EDIP gets the short list's own triplets
+(pairs of short-list edges sharing a centre, compacted in the same pass). ``short=True`` sizes no
+short list where it would not pay (EDIP with a 0.5 Å skin lists just the 4 first-shell
+neighbours, all inside): those rows run over the listed triplets. Steps at which the short list
+overflowed (NaN energy, never a truncated sum) are counted and shown. Two checks are reported:
+the energy of the final frame with the run's list against a freshly built one, and the largest
+distance between ffdiff's (and jax-md's) and LAMMPS's final positions. The random-weight MPGNN is
+not a stable potential (atoms move > 1 Å), so its list does go stale: its time is still representative
 (the padded list fixes the work per step), its trajectory is not physical.
 
 Part 2, gradient through MD: 64-atom SW cell (float64) rattled by 0.1 Å with velocities at 2000 K,
@@ -134,10 +135,10 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
     """The result row and the final positions."""
     energy_fn, params, cutoff, triplets = make_potential(name, dtype)
     box = jnp.asarray(atoms.cell.array, dtype)
-    # SW sums its three-body term from per-atom moments over a per-step short list: no triplets.
-    sw = name == "sw"
-    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=skin, triplets=triplets and not sw,
-                         short=sw)
+    # SW sums its three-body term from per-atom moments over a per-step short list: no triplets. EDIP
+    # runs over the short list's own triplets, made at every step.
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=skin, triplets=name == "edip",
+                         short=name != "mpgnn")
     # The list's image shifts are float64; cast them too, or SW and EDIP would promote back to float64.
     nbrs = dataclasses.replace(nbrs, shift=nbrs.shift.astype(dtype),
                                reference_position=nbrs.reference_position.astype(dtype))
@@ -179,6 +180,7 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
     row = {"code": "ffdiff", "potential": name, "dtype": jnp.dtype(dtype).name, "n_atoms": n, "steps": n_steps,
            "us_per_atom_step": min(times) / (n * n_steps) * 1e6, "run_s": min(times), "compile_s": compile_s,
            "edges_per_atom": nbrs.n_edges / n, "skin": skin, "short_per_atom": nbrs.short_capacity / n,
+           "short_triplets_per_atom": nbrs.short_triplets / n,
            "short_overflow_steps": int(np.sum(np.asarray(overflow))),
            "triplets_per_atom": float(np.sum(np.asarray(nbrs.triplet_mask))) / n if triplets else 0.0,
            "max_displacement": max_disp, "within_half_skin": max_disp <= skin / 2,
@@ -408,6 +410,8 @@ def md_table(rows: list[dict]) -> str:
             disp = f"{r['max_displacement']:.3f}" + ("" if r["within_half_skin"] else " > skin/2")
             de = r["fresh_list_dE_per_atom"]
             short = f"{r['short_per_atom']:.1f}" if r["short_per_atom"] else ""
+            if r.get("short_triplets_per_atom"):
+                short += f" + {r['short_triplets_per_atom']:.1f} triplets"
             if r["short_overflow_steps"]:
                 short += f" (overflow at {r['short_overflow_steps']} steps)"
             cells = [f"{r['compile_s']:.2f}", f"{r['skin']:.2f}", f"{r['edges_per_atom']:.1f}", short,
@@ -504,7 +508,7 @@ def main() -> None:
                             ("mpgnn", jnp.float64), ("mpgnn", jnp.float32)):
             if name not in args.potentials:
                 continue
-            for skin in args.ffdiff_skins:
+            for skin in args.ffdiff_skins[-1:] if name == "mpgnn" else args.ffdiff_skins:
                 steps = min(n_steps, gnn_steps) if name == "mpgnn" else n_steps
                 row, final = time_ffdiff(name, dtype, atoms, velocity, steps, repeat, skin)
                 if name in reference:  # same start, same integrator: how far apart the codes end up

@@ -11,9 +11,11 @@ atom. That is ~6 triplets per atom in diamond instead of the K² a dense ``[n, K
 A list with a skin can also carry a *short-list* capacity: energy functions that support it
 (Stillinger–Weber) then compact, at every evaluation and inside ``jit``, the edges that lie inside
 the interaction range into that many slots (:func:`short_list`), as LAMMPS does each step, so the
-costly per-edge algebra skips the skin (diamond: ~6 of 16 listed neighbours at 300 K). If more edges
-are inside than slots, the energy is NaN rather than short of terms, and drivers re-allocate
-(:func:`short_overflow`).
+costly per-edge algebra skips the skin (diamond: ~6 of 16 listed neighbours at 300 K). A list with
+triplets also sizes the short list's own triplets (EDIP): the pairs of short-list edges sharing a
+centre, found and compacted in the same pass (diamond: 6 per atom against 120 listed with a 1 Å
+skin). If more edges or triplets are inside than slots, the energy is NaN rather than short of
+terms, and drivers re-allocate (:func:`short_overflow`, :func:`grow_short`).
 
 Lists are built on the host (ASE's binned search, exact for any triclinic cell) and padded to a
 fixed capacity, so jitted energy functions do not recompile while counts fluctuate. Padded entries
@@ -36,6 +38,10 @@ from ffdiff.exceptions import NeighborListOverflowError, StructureError
 logger = logging.getLogger(__name__)
 
 _PAD_QUANTUM = 32  # capacities are rounded up to this, so similar structures share a compilation
+_SLOT_MARGIN = 2  # short-list slots per atom beyond the most neighbours any atom has at build time
+# A short list is sized only if its slots are at most this fraction of the listed edges: selecting
+# them costs about a pass over the list (EDIP with a 0.5 Å skin lists 4 neighbours, 4 are inside).
+_SHORT_WORTH = 0.75
 
 
 @jax.tree_util.register_dataclass
@@ -58,6 +64,9 @@ class NeighborList:
         minimum_image: every ordered pair is listed and its image is chosen afresh from the current
             positions (``shift`` unused): valid at any positions, see :func:`all_pairs`.
         short_capacity: slots of the per-evaluation short list (0: none), see :func:`short_list`.
+        short_slots: most short-list edges one atom may have, for the short list's triplets
+            (0: the short list carries no triplets).
+        short_triplets: triplet capacity of the short list.
     """
 
     center: jax.Array
@@ -73,6 +82,8 @@ class NeighborList:
     three_body: bool = dataclasses.field(metadata=dict(static=True))
     minimum_image: bool = dataclasses.field(default=False, metadata=dict(static=True))
     short_capacity: int = dataclasses.field(default=0, metadata=dict(static=True))
+    short_slots: int = dataclasses.field(default=0, metadata=dict(static=True))
+    short_triplets: int = dataclasses.field(default=0, metadata=dict(static=True))
 
     @property
     def n_edges(self) -> int:
@@ -124,6 +135,7 @@ def neighbor_list(
     capacity_multiplier: float = 1.25,
     short: bool | int = False,
     short_multiplier: float = 2.0,
+    short_triplets: tuple[int, int] | None = None,
 ) -> NeighborList:
     """Build a padded neighbour list on the host.
 
@@ -138,10 +150,13 @@ def neighbor_list(
             ``capacity_multiplier``, rounded up.
         capacity_multiplier: head room when ``capacity`` is not given.
         short: also size a short list (:func:`short_list`): ``True`` for the pairs found within
-            ``cutoff`` times ``short_multiplier`` (at most the edge capacity), an int for that
-            many slots. Ignored without a skin.
+            ``cutoff`` times ``short_multiplier``, unless that is more than 3/4 of the listed
+            edges (then none: it would not pay), an int for that many slots. Ignored without a skin.
         short_multiplier: head room of the short list; thermal motion pulls diamond's second shell
             in (4 neighbours at rest, ~6.3 at 300 K), hence more than ``capacity_multiplier``.
+            With ``triplets`` the short list's triplets get this head room too, and every atom
+            ``_SLOT_MARGIN`` (2) more neighbour slots than the most any atom has.
+        short_triplets: (slots per atom, triplets) of the short list's triplets to allocate instead.
 
     Raises:
         NeighborListOverflowError: ``capacity`` (or an int ``short``) is given and too small.
@@ -168,13 +183,18 @@ def neighbor_list(
             f"neighbour list needs {len(i)} edges and {len(trip)} triplets, "
             f"allocated {n_edge_cap} and {n_trip_cap}; re-allocate with capacity=None"
         )
-    n_short, short_cap = 0, 0
+    n_short, short_cap, slots, n_slot_trip = 0, 0, 0, 0
     if short is not False and skin > 0:
-        n_short = int(np.count_nonzero(np.sum((position[j] - position[i] + s @ box) ** 2, axis=1) < cutoff**2))
+        inside = np.sum((position[j] - position[i] + s @ box) ** 2, axis=1) < cutoff**2
+        n_short = int(np.count_nonzero(inside))
         short_cap = (min(n_edge_cap, _round_capacity(n_short, short_multiplier)) if short is True else int(short))
-        if n_short > short_cap:
+        if short is True and short_cap > _SHORT_WORTH * len(i):  # selecting would cost more than it saves
+            short_cap = 0
+        elif n_short > short_cap:
             raise NeighborListOverflowError(
                 f"short list needs {n_short} edges, allocated {short_cap}; re-allocate with short=True")
+        if triplets and short_cap:
+            slots, n_slot_trip = _short_triplet_sizes(i[inside], len(position), short_multiplier, short_triplets)
     pad_e, pad_t = n_edge_cap - len(i), n_trip_cap - len(trip)
     return NeighborList(
         center=jnp.asarray(np.pad(i, (0, pad_e)), dtype=jnp.int32),
@@ -189,7 +209,23 @@ def neighbor_list(
         pbc=pbc,
         three_body=triplets,
         short_capacity=short_cap,
+        short_slots=slots,
+        short_triplets=n_slot_trip,
     )
+
+
+def _short_triplet_sizes(center_inside: np.ndarray, n_atoms: int, multiplier: float,
+                         fixed: tuple[int, int] | None) -> tuple[int, int]:
+    """(slots per atom, triplet capacity) of a short list whose inside edges have these centres."""
+    count = np.bincount(center_inside, minlength=n_atoms)
+    most, n_trip = int(count.max(initial=0)), int(np.sum(count * (count - 1) // 2))
+    if fixed is None:
+        return max(most + _SLOT_MARGIN, 2), _round_capacity(n_trip, multiplier)
+    if most > fixed[0] or n_trip > fixed[1]:
+        raise NeighborListOverflowError(
+            f"short list needs {most} neighbours on one atom and {n_trip} triplets, allocated {fixed[0]} and "
+            f"{fixed[1]}; re-allocate with short_triplets=None")
+    return fixed
 
 
 def update(neighbors: NeighborList, position, box) -> NeighborList:
@@ -203,6 +239,7 @@ def update(neighbors: NeighborList, position, box) -> NeighborList:
         position, box, neighbors.cutoff - neighbors.skin, skin=neighbors.skin, pbc=neighbors.pbc,
         triplets=neighbors.three_body,
         capacity=neighbors.capacity, short=neighbors.short_capacity or False,
+        short_triplets=(neighbors.short_slots, neighbors.short_triplets) if neighbors.short_slots else None,
     )
 
 
@@ -229,11 +266,13 @@ def _inside_count(neighbors: NeighborList, position: jax.Array, box: jax.Array, 
     return inside, jnp.cumsum(inside.astype(jnp.int32))
 
 
-def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius) -> tuple[NeighborList, jax.Array]:
-    """The listed edges shorter than ``radius`` (Å), compacted in order into ``short_capacity`` slots.
+def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius, *,
+               triplets: bool = True) -> tuple[NeighborList, jax.Array]:
+    """The listed edges shorter than ``radius`` (Å), compacted in order into ``short_capacity`` slots,
+    with their triplets if the list sized them (``short_slots``) and ``triplets`` asks for them.
 
     Returns:
-        (list of those edges, no triplets, same ``shift`` convention; overflow flag: more edges
+        (list of those edges, same ``shift`` convention; overflow flag: more edges or triplets
         inside than slots, in which case the short list misses some and must not be used).
     """
     cap = neighbors.short_capacity
@@ -243,18 +282,66 @@ def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, rad
     slot = jnp.where(inside, rank - 1, cap)
     index = jnp.zeros(cap, jnp.int32).at[slot].set(jnp.arange(n_edges, dtype=jnp.int32), mode="drop")
     mask = jnp.arange(cap) < rank[-1]
+    center = neighbors.center[index]
+    overflow = rank[-1] > cap
+    trip, trip_mask = jnp.zeros((1, 2), jnp.int32), jnp.zeros(1, bool)
+    with_triplets = triplets and neighbors.short_slots > 0
+    if with_triplets:
+        trip, trip_mask, trip_overflow = _short_triplets(center, mask, position.shape[0], neighbors.short_slots,
+                                                         neighbors.short_triplets)
+        overflow = overflow | trip_overflow
     short = dataclasses.replace(
-        neighbors, center=neighbors.center[index], neighbor=neighbors.neighbor[index], shift=neighbors.shift[index],
-        edge_mask=mask, triplets=jnp.zeros((1, 2), jnp.int32), triplet_mask=jnp.zeros(1, bool), three_body=False,
-        short_capacity=0)
-    return short, rank[-1] > cap
+        neighbors, center=center, neighbor=neighbors.neighbor[index], shift=neighbors.shift[index],
+        edge_mask=mask, triplets=trip, triplet_mask=trip_mask, three_body=with_triplets,
+        short_capacity=0, short_slots=0, short_triplets=0)
+    return short, overflow
+
+
+def _short_triplets(center, mask, n_atoms: int, slots: int, capacity: int):
+    """Triplets of a centre-sorted edge list: (`[capacity, 2]` edge pairs, mask, overflow flag).
+
+    Each atom's edges go into a row of ``slots``; every pair of filled slots is a triplet, compacted
+    in order into ``capacity`` entries (cumsum + one scatter, like :func:`short_list`).
+    """
+    count = jax.ops.segment_sum(mask.astype(jnp.int32), center, num_segments=n_atoms)
+    edge = jnp.arange(center.shape[0], dtype=jnp.int32)
+    place = edge - (jnp.cumsum(count) - count)[center]  # rank of the edge among its centre's edges
+    row = jnp.where(mask & (place < slots), center, n_atoms)  # padding and overflow: dropped
+    table = jnp.zeros((n_atoms, slots), jnp.int32).at[row, place].set(edge, mode="drop")
+    a, b = np.triu_indices(slots, k=1)
+    valid = (b[None, :] < count[:, None]).ravel()
+    rank = jnp.cumsum(valid.astype(jnp.int32))
+    pairs = jnp.stack([table[:, a].ravel(), table[:, b].ravel()], axis=1)
+    trip = jnp.zeros((capacity, 2), jnp.int32).at[jnp.where(valid, rank - 1, capacity)].set(pairs, mode="drop")
+    return trip, jnp.arange(capacity) < rank[-1], (jnp.max(count) > slots) | (rank[-1] > capacity)
 
 
 def short_overflow(neighbors: NeighborList, position: jax.Array, box: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(number of listed edges within the list's interaction range ``cutoff - skin``, whether it
-    exceeds ``short_capacity``; always False without a short list)."""
-    _, rank = _inside_count(neighbors, position, box, neighbors.cutoff - neighbors.skin)
-    return rank[-1], (neighbors.short_capacity > 0) & (rank[-1] > neighbors.short_capacity)
+    """What the short list needs at these positions and whether it overflows (always False without one).
+
+    Returns:
+        (`[3]` ints: listed edges within the interaction range ``cutoff - skin``, the most of them on
+        one atom, and their triplets; whether they exceed ``short_capacity``, ``short_slots`` or
+        ``short_triplets`` — the last two only if the list sized short-list triplets).
+    """
+    inside, rank = _inside_count(neighbors, position, box, neighbors.cutoff - neighbors.skin)
+    count = jax.ops.segment_sum(inside.astype(jnp.int32), neighbors.center, num_segments=position.shape[0])
+    needed = jnp.stack([rank[-1], jnp.max(count), jnp.sum(count * (count - 1) // 2)])
+    over = (neighbors.short_capacity > 0) & (rank[-1] > neighbors.short_capacity)
+    if neighbors.short_slots:
+        over = over | (needed[1] > neighbors.short_slots) | (needed[2] > neighbors.short_triplets)
+    return needed, over
+
+
+def grow_short(neighbors: NeighborList, needed) -> NeighborList:
+    """``neighbors`` with a short list large enough for ``needed`` (from :func:`short_overflow`), with
+    twice the edges and triplets as head room."""
+    n_edges, most, n_trip = (int(x) for x in needed)
+    grown = {"short_capacity": max(neighbors.short_capacity, min(neighbors.capacity[0], _round_capacity(n_edges, 2.0)))}
+    if neighbors.short_slots:
+        grown.update(short_slots=max(neighbors.short_slots, most + _SLOT_MARGIN),
+                     short_triplets=max(neighbors.short_triplets, _round_capacity(n_trip, 2.0)))
+    return dataclasses.replace(neighbors, **grown)
 
 
 def perpendicular_widths(box) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""SW from per-atom moments over a per-step short list equals the direct triplet sum; a short list
-that overflows is reported and makes the energy NaN."""
+"""SW from per-atom moments over a per-step short list equals the direct triplet sum, and EDIP over
+the short list's own triplets equals EDIP over the listed ones; a short list that overflows (edges,
+one atom's slots or triplets) is reported and makes the energy NaN."""
 
 import dataclasses
 
@@ -10,8 +11,8 @@ import pytest
 
 from ffdiff import get_potential, neighbor_list
 from ffdiff.exceptions import NeighborListOverflowError
-from ffdiff.neighbors import short_list, short_overflow
-from ffdiff.potentials import stillinger_weber
+from ffdiff.neighbors import grow_short, short_list, short_overflow
+from ffdiff.potentials import edip, stillinger_weber
 from ffdiff.properties.static import energy_forces_stress
 
 SW = get_potential("sw")
@@ -52,7 +53,7 @@ def test_moments_and_short_list_equal_triplet_sum(structures):
 
 def test_short_list_keeps_the_edges_inside_in_order(structures):
     atoms = structures["liquid64"]
-    nbrs = neighbor_list(atoms.positions, atoms.cell.array, SW.cutoff(PARAMS), skin=0.5, short=True)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, SW.cutoff(PARAMS), skin=0.5, short=768)
     x, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
     short, overflow = short_list(nbrs, x, box, SW.cutoff(PARAMS))
     r = np.linalg.norm(np.asarray(x[nbrs.neighbor] - x[nbrs.center] + nbrs.shift @ box), axis=1)
@@ -76,8 +77,67 @@ def test_short_list_overflow_is_detected_never_truncated(structures):
         neighbor_list(dense.positions, dense.cell.array, cutoff, skin=0.5, short=loose.short_capacity)
     fresh = neighbor_list(dense.positions, dense.cell.array, cutoff, skin=0.5, short=True)
     tight = dataclasses.replace(fresh, short_capacity=loose.short_capacity)
-    n_inside, overflow = short_overflow(tight, jnp.asarray(dense.positions), jnp.asarray(dense.cell.array))
-    assert bool(overflow) and int(n_inside) > tight.short_capacity
+    needed, overflow = short_overflow(tight, jnp.asarray(dense.positions), jnp.asarray(dense.cell.array))
+    assert bool(overflow) and int(needed[0]) > tight.short_capacity
     e, f, stress = _efs(jnp.asarray(dense.positions), jnp.asarray(dense.cell.array), tight)
     assert np.isnan(float(e)) and np.isnan(np.asarray(f)).all() and np.isnan(np.asarray(stress)).all()
     _assert_same(dense, fresh, fresh)
+
+
+EDIP = get_potential("edip")
+EDIP_PARAMS = EDIP.params()
+
+
+@jax.jit
+def _edip_efs(position, box, nbrs):
+    return energy_forces_stress(edip.energy, EDIP_PARAMS, position, box, nbrs)
+
+
+@pytest.mark.parametrize("name", ["diamond64", "rattled0.30", "liquid64", "amorphous64"])
+def test_edip_on_short_list_triplets_equals_listed_triplets(structures, name):
+    """With a 1 Å skin (16 listed neighbours per atom in diamond, 4 inside a = 3.12 Å) the short list
+    and its triplets give EDIP's energy, forces and stress of the full triplet list to 1e-10."""
+    atoms = structures[name]
+    x, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
+    full = neighbor_list(atoms.positions, atoms.cell.array, EDIP.cutoff(EDIP_PARAMS), skin=1.0)
+    # slots for every listed edge: the liquid has too many inside for short=True to size a list
+    short = neighbor_list(atoms.positions, atoms.cell.array, EDIP.cutoff(EDIP_PARAMS), skin=1.0,
+                          short=full.capacity[0])
+    assert short.short_slots
+    ours, theirs = _edip_efs(x, box, short), _edip_efs(x, box, full)
+    assert abs(float(ours[0]) - float(theirs[0])) / len(atoms) <= 1e-10
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=0, atol=1e-10)
+    reduced, overflow = short_list(short, x, box, EDIP_PARAMS["a"])
+    assert not bool(overflow) and reduced.three_body
+
+
+def test_edip_short_triplet_overflow_is_nan_and_grows(structures):
+    """Too few slots for one atom, or too few triplets, make EDIP NaN; ``grow_short`` with what
+    ``short_overflow`` reports restores the exact energy."""
+    atoms = structures["amorphous64"]
+    x, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
+    fresh = neighbor_list(atoms.positions, atoms.cell.array, EDIP.cutoff(EDIP_PARAMS), skin=1.0, short=512)
+    assert fresh.short_slots
+    exact = float(_edip_efs(x, box, fresh)[0])
+    needed, overflow = short_overflow(fresh, x, box)
+    assert not bool(overflow) and int(needed[1]) <= fresh.short_slots and int(needed[2]) <= fresh.short_triplets
+    for tight in (dataclasses.replace(fresh, short_slots=int(needed[1]) - 1),
+                  dataclasses.replace(fresh, short_triplets=int(needed[2]) - 1)):
+        needed, overflow = short_overflow(tight, x, box)
+        assert bool(overflow) and np.isnan(float(_edip_efs(x, box, tight)[0]))
+        grown = grow_short(tight, needed)
+        assert not bool(short_overflow(grown, x, box)[1])
+        assert float(_edip_efs(x, box, grown)[0]) == pytest.approx(exact, abs=1e-9)
+
+
+def test_short_list_is_sized_only_where_it_pays(structures):
+    """Diamond, EDIP: a 1 Å skin lists 16 neighbours and 120 triplets per atom, the short list holds 8
+    and 12; a 0.5 Å skin lists only the 4 first-shell neighbours, so no short list is sized."""
+    atoms = structures["diamond64"]
+    cutoff = EDIP.cutoff(EDIP_PARAMS)
+    wide = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=1.0, short=True)
+    assert (wide.short_capacity, wide.short_slots, wide.short_triplets) == (8 * 64, 6, 12 * 64)
+    assert wide.capacity == (1280, 9600)
+    narrow = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=0.5, short=True)
+    assert narrow.short_capacity == 0 and narrow.short_slots == 0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ffdiff.neighbors import NeighborList, edge_vectors
+from ffdiff.neighbors import NeighborList, edge_vectors, short_list
 from ffdiff.potentials._masking import cutoff_exp, distance, inside, triplet_bonds
 from ffdiff.typing import Params
 
@@ -85,7 +85,19 @@ def angular(cos_theta, z, params: Params) -> jax.Array:
 
 
 def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: NeighborList) -> jax.Array:
-    """Total energy in eV of the configuration (see :class:`ffdiff.typing.EnergyFn`)."""
+    """Total energy in eV of the configuration (see :class:`ffdiff.typing.EnergyFn`).
+
+    A list with short-list triplets (:func:`ffdiff.neighbors.neighbor_list` with a skin, ``triplets``
+    and ``short``) is first reduced to the edges inside ``a`` and their triplets; if they do not fit,
+    the energy (and every derivative) is NaN and drivers re-allocate, as for SW.
+    """
+    if not neighbors.short_slots:
+        return _energy_triplets(params, position, box, neighbors)
+    short, overflow = short_list(neighbors, position, box, params["a"])
+    return _energy_triplets(params, position, box, short) * jnp.where(overflow, jnp.nan, 1.0)
+
+
+def _energy_triplets(params, position, box, neighbors):
     dr = edge_vectors(position, box, neighbors)
     keep, r = inside(distance(dr, neighbors.edge_mask), neighbors.edge_mask, params["a"])
     z = jax.ops.segment_sum(

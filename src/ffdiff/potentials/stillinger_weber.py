@@ -88,7 +88,7 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
     """
     if not neighbors.short_capacity:
         return _energy_edges(params, position, box, neighbors)
-    short, overflow = short_list(neighbors, position, box, params["a"] * params["sigma"])
+    short, overflow = short_list(neighbors, position, box, params["a"] * params["sigma"], triplets=False)
     # A factor, not a where: forces and stress must be NaN too, not zero.
     return _energy_edges(params, position, box, short) * jnp.where(overflow, jnp.nan, 1.0)
 

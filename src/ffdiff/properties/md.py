@@ -30,7 +30,15 @@ import numpy as np
 from ase import units
 
 from ffdiff.exceptions import NeighborListOverflowError
-from ffdiff.neighbors import NeighborList, edge_vectors, neighbor_list, needs_update, short_overflow, update
+from ffdiff.neighbors import (
+    NeighborList,
+    edge_vectors,
+    grow_short,
+    neighbor_list,
+    needs_update,
+    short_overflow,
+    update,
+)
 from ffdiff.potentials._masking import distance
 from ffdiff.typing import Array, EnergyFn, Params
 from ffdiff.units import SI_MASS_AMU
@@ -323,7 +331,7 @@ def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, *, 
             "min_distance": _min_distance(s.position, box, neighbors),
             "stale": needs_update(neighbors, s.position),
             "moved": jnp.max(jnp.sum((s.position - neighbors.reference_position) ** 2, axis=-1)),
-            **dict(zip(("n_short", "short_overflow"), short_overflow(neighbors, s.position, box))),
+            **dict(zip(("short_needed", "short_overflow"), short_overflow(neighbors, s.position, box))),
         }
 
     return simulate(energy_fn, params, state, box, neighbors, n_steps=n_steps, dt=dt, ensemble=ensemble,
@@ -470,14 +478,14 @@ def run_md(
         over = scalars["short_overflow"]
         first_over = int(np.argmax(over)) if over.any() else n
         if first_over < n and first_over <= first_bad:  # the energy went NaN for want of short-list slots
-            needed = int(scalars["n_short"][first_over])
-            nbrs = neighbor_list(np.asarray(state.position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
-                                 short=three_body)
-            nbrs = dataclasses.replace(nbrs, short_capacity=max(nbrs.short_capacity, 2 * needed))
+            needed = scalars["short_needed"][first_over]
+            nbrs = grow_short(neighbor_list(np.asarray(state.position), np.asarray(box), cutoff, skin=skin,
+                                            triplets=three_body, short=three_body), needed)
             fresh, n_rebuilds = True, n_rebuilds + 1
-            logger.info("short neighbour list overflowed at step %d (%d edges inside); re-allocated %d slots and "
-                        "re-running the chunk from step %d (one recompilation)", done + first_over + 1, needed,
-                        nbrs.short_capacity, done)
+            logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
+                        "re-allocated %d edges, %d per atom, %d triplets and re-running the chunk from step %d "
+                        "(one recompilation)", done + first_over + 1, *needed, nbrs.short_capacity, nbrs.short_slots,
+                        nbrs.short_triplets, done)
             continue
         keep = first_bad  # steps [0, keep) of this chunk are accepted
         steps = done + 1 + np.arange(keep)
