@@ -1,9 +1,10 @@
 """Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), the
 classical fits cold and warm (fits.py, needs the workflow's reference stage), and the time per
 workflow stage of the run in this directory (stages.py, needs a finished run). Each prints its
-tables and writes results/benchmarks/<name>.json.
+tables and writes results/benchmarks/<name>.json. Then report.py gathers every table into one
+Markdown block (results/benchmarks/README.md; with --readme also into README.md).
 
-Usage: python -m benchmarks [--quick]   (--quick: md.py's two-minute subset)
+Usage: python -m benchmarks [--quick] [--readme]   (--quick: md.py's two-minute subset)
 """
 
 import argparse
@@ -17,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--readme", action="store_true", help="put the tables into README.md")
     args = parser.parse_args()
     runs = [("md", ["--quick"] if args.quick else [], True),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
@@ -27,6 +29,11 @@ def main() -> None:
             continue
         print(f"\n## {name}", flush=True)
         subprocess.run([sys.executable, str(HERE / f"{name}.py"), *extra], check=True)
+    report = subprocess.run([sys.executable, str(HERE / "report.py"),
+                             *(["--readme", str(HERE.parent / "README.md")] if args.readme else [])],
+                            check=True, capture_output=True, text=True).stdout
+    Path("results/benchmarks/README.md").write_text(report)
+    print(f"\n## all tables: results/benchmarks/README.md{' and README.md' if args.readme else ''}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.tables import fits_table, vmap_table  # noqa: E402
+
 FITS = {  # potential: (fitted, lattice constant Å, a fixed parameter to change)
     "sw": (["epsilon", "lam"], 5.431, "gamma"),
     "edip": (["A", "lam"], 5.430, "eta"),
@@ -97,12 +100,9 @@ def main() -> None:
             rows.append(row)
             print(f"  {potential}/{objective}: cold {row['cold']['total_s']:.1f} s, rerun {row['rerun']['total_s']:.1f} s,"
                   f" changed {row['changed']['total_s']:.1f} s", file=sys.stderr, flush=True)
-    print(table(rows))
+    print(fits_table(rows))
     batched = [vmap_case(potential, objective, args.reference) for potential in FITS for objective in args.objectives]
-    print("\n| potential | objective | 4 calls ms | one vmap of 4 ms | ratio |\n|---|---|---:|---:|---:|")
-    for r in batched:
-        print(f"| {r['potential']} | {r['objective']} | {r['calls_ms']:.1f} | {r['vmap_ms']:.1f} | "
-              f"{r['vmap_ms'] / r['calls_ms']:.2f} |")
+    print("\n" + vmap_table(batched))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"fits": rows, "vmap_starts": batched}, indent=2) + "\n")
 
@@ -138,18 +138,6 @@ def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
         return min(times) * 1e3
 
     return {"potential": potential, "objective": objective, "calls_ms": best_ms(calls), "vmap_ms": best_ms(vmapped)}
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| potential | objective | evaluations | first evaluation s: cold / rerun / changed | "
-             "job s: cold / rerun / changed | peak RSS MB |", "|---|---|---:|---|---|---:|"]
-    for r in rows:
-        runs = [r[k] for k in ("cold", "rerun", "changed")]
-        first = " / ".join(f"{x['first_evaluation_s']:.1f}" for x in runs)
-        total = " / ".join(f"{x['total_s']:.1f}" for x in runs)
-        lines.append(f"| {r['potential']} | {r['objective']} | {r['cold']['n_fev']} | {first} | {total} | "
-                     f"{max(x['peak_rss_mb'] for x in runs):.0f} |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

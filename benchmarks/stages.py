@@ -5,7 +5,8 @@ it; jobs eligible for the between-workflow cache, which Snakemake allows no benc
 "wall time ... s, peak memory ... MB" line every ffdiff job ends its log with
 (``logs/<rule>[/<wildcards>].log``). A stage is the rule file a rule is defined in
 (workflow/rules/<stage>.smk). Job times add up to more than the stage's elapsed time when jobs ran
-in parallel.
+in parallel; the end-to-end wall time is the "Elapsed time" (or, failing that, the span of job
+timestamps) of the newest Snakemake log in ``.snakemake/log`` that finished every step.
 
 Usage: python benchmarks/stages.py [--workdir .] [--out results/benchmarks/stages.json]
 """
@@ -14,9 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import json
 import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.tables import stages_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WALL = re.compile(r"wall time ([\d.]+) s, peak memory (\d+) MB")
@@ -46,6 +52,23 @@ def job_times(workdir: Path) -> dict[str, tuple[float, float]]:
     return jobs
 
 
+def run_elapsed(workdir: Path) -> dict | None:
+    """Wall time of the newest complete Snakemake run in ``workdir``: {"log", "seconds", "steps"}."""
+    for path in sorted((workdir / ".snakemake/log").glob("*.snakemake.log"), reverse=True):
+        text = path.read_text(errors="replace")
+        done = re.search(r"^(\d+) of \1 steps \(100%\) done", text, flags=re.MULTILINE)
+        if not done:
+            continue
+        if match := re.search(r"^Elapsed time: (\d+):(\d+):([\d.]+)", text, flags=re.MULTILINE):
+            seconds = 3600 * int(match[1]) + 60 * int(match[2]) + float(match[3])
+        else:
+            stamps = re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", text, flags=re.MULTILINE)
+            times = [datetime.datetime.strptime(" ".join(t.split()), "%a %b %d %H:%M:%S %Y") for t in stamps]
+            seconds = (max(times) - min(times)).total_seconds() if times else float("nan")
+        return {"log": path.name, "seconds": seconds, "steps": int(done[1])}
+    return None
+
+
 def stage_table(jobs: dict[str, tuple[float, float]]) -> list[dict]:
     stages = rule_stages()
     rows: dict[str, dict] = {}
@@ -66,13 +89,11 @@ def main() -> None:
     jobs = job_times(args.workdir)
     if not jobs:
         raise SystemExit(f"{args.workdir}: no benchmark files or job logs; run the workflow first")
-    rows = stage_table(jobs)
-    print("| stage | jobs | job time (s, summed) | largest peak memory (MB) |\n|---|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['stage']} | {row['jobs']} | {row['job_seconds']:.1f} | {row['max_memory_mb']:.0f} |")
+    doc = {"stages": stage_table(jobs), "jobs": jobs, "run": run_elapsed(args.workdir)}
+    print(stages_table(doc))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"stages": rows, "jobs": jobs}, indent=2) + "\n")
+    out.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 if __name__ == "__main__":

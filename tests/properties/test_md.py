@@ -213,3 +213,28 @@ def test_remat_does_not_change_gradients(trajectory_gradients):
     """jax.checkpoint only changes what is stored for the backward pass: same gradients to 1e-12."""
     _, grads = trajectory_gradients
     np.testing.assert_allclose(np.asarray(grads[True]), np.asarray(grads[False]), rtol=1e-12, atol=0)
+
+
+def test_run_md_edip_on_short_triplets_reallocates_and_matches_full_list(monkeypatch, caplog):
+    """EDIP from a crystal rattled by 0.1 Å at 3000 K with a 1 Å skin runs on the short list's triplets,
+    sized for the start without head room: atoms that come inside a = 3.12 Å overflow its slots or triplets, the
+    driver re-allocates, and every frame equals one `simulate` over the full triplet list to 1e-9 Å."""
+    import functools
+
+    edip = get_potential("edip")
+    atoms = rattled(diamond(repeat=2), 0.1, seed=2)
+    params = edip.params()
+    monkeypatch.setattr(md, "neighbor_list", functools.partial(md.neighbor_list, short_multiplier=1.0))
+    with caplog.at_level("INFO", logger="ffdiff.properties.md"):
+        out = md.run_md(edip.energy, params, atoms.positions, atoms.cell.array, n_steps=60, chunk=20,
+                        record_every=1, skin=1.0, temperature_K=3000.0, cutoff=edip.cutoff(params), ensemble="nve",
+                        seed=3, progress=False)
+    assert "short neighbour list overflowed" in caplog.text
+    assert out["stable"] and out["n_steps_done"] == 60 and out["n_rebuilds"] >= 1
+    box = jnp.asarray(atoms.cell.array)
+    full = neighbor_list(atoms.positions, box, edip.cutoff(params), skin=3.0)  # valid for the whole run
+    state0 = md.init_state(edip.energy, params, jnp.asarray(atoms.positions), box, full, temperature_K=3000.0,
+                           key=jax.random.PRNGKey(3))
+    _, positions = jax.jit(lambda s: md.simulate(edip.energy, params, s, box, full, n_steps=60, dt=1.0))(state0)
+    assert not bool(needs_update(full, positions[-1]))
+    np.testing.assert_allclose(out["positions"][1:], np.asarray(positions), rtol=0, atol=1e-9)

@@ -343,8 +343,13 @@ def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float,
         return update(neighbors, np.asarray(position), np.asarray(box))
     except NeighborListOverflowError:
         logger.info("neighbour list overflowed its capacity; re-allocating (one recompilation)")
-        return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
-                             short=three_body)
+        return _build(position, box, cutoff, skin, three_body)
+
+
+def _build(position, box, cutoff: float, skin: float, three_body: bool) -> NeighborList:
+    """A fresh list; three-body lists get a short list (SW and EDIP use it, pair models would not)."""
+    return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
+                         short=three_body)
 
 
 def run_md(
@@ -376,8 +381,8 @@ def run_md(
     which it did is discarded and re-run from its start with a list built there, and if even a
     fresh list goes stale the chunk length is halved (logged) until it fits, for the rest of the
     run. No accepted step is therefore computed with a stale list. Likewise a chunk in which the
-    short list (used by SW, see :func:`ffdiff.neighbors.short_list`) overflowed, which makes the
-    energy NaN, is re-run with more slots; the overflow test uses the list's ``cutoff - skin``, so
+    short list (used by SW and EDIP, see :func:`ffdiff.neighbors.short_list`) overflowed, which makes
+    the energy NaN, is re-run with more slots; the overflow test uses the list's ``cutoff - skin``, so
     ``cutoff`` must be the potential's range.
 
     Stability is checked at every step: the run stops at the first step whose positions or
@@ -428,8 +433,7 @@ def run_md(
     position = jnp.asarray(position)
     dtype = position.dtype if position.dtype == jnp.float32 else jnp.float64
     position, box = position.astype(dtype), jnp.asarray(box, dtype)
-    nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
-                         short=three_body)  # a short list serves SW; pair-list models (the MPGNN) ignore it
+    nbrs = _build(position, box, cutoff, skin, three_body)
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
@@ -479,8 +483,7 @@ def run_md(
         first_over = int(np.argmax(over)) if over.any() else n
         if first_over < n and first_over <= first_bad:  # the energy went NaN for want of short-list slots
             needed = scalars["short_needed"][first_over]
-            nbrs = grow_short(neighbor_list(np.asarray(state.position), np.asarray(box), cutoff, skin=skin,
-                                            triplets=three_body, short=three_body), needed)
+            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body), needed)
             fresh, n_rebuilds = True, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
                         "re-allocated %d edges, %d per atom, %d triplets and re-running the chunk from step %d "

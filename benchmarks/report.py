@@ -1,0 +1,64 @@
+"""The benchmark tables as one Markdown block, from results/benchmarks/{md,fits,stages}.json, with
+the date and machine they were measured on; ``--readme`` also puts the block into README.md between
+``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``.
+
+Usage: python benchmarks/report.py [--dir results/benchmarks] [--readme README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.tables import fits_table, grad_table, md_table, stages_table, vmap_table  # noqa: E402
+
+BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
+
+
+def block(directory: Path) -> str:
+    parts = []
+    if (path := directory / "md.json").exists():
+        doc = json.loads(path.read_text())
+        m, settings = doc["machine"], doc["settings"]
+        parts += [f"MD and gradients (`benchmarks/md.py`, {m['date'][:10]}, {m['cpu']}, core {m['core']}, "
+                  f"jax {m['jax']}, LAMMPS {m['lammps']}; {settings['steps']} NVE steps of 1 fs, best of "
+                  f"{settings['repeat']}; µs per atom-step, float64 unless stated):", "", md_table(doc["md"]), "",
+                  "Gradient of an RDF loss through SW MD (64 atoms, float64):", "", grad_table(doc["gradient"])]
+    if (path := directory / "fits.json").exists():
+        doc = json.loads(path.read_text())
+        parts += ["", "Classical fits, each a fresh process with its own compilation cache "
+                  "(`benchmarks/fits.py`; 3 optimizers × 4 starts):", "", fits_table(doc["fits"]), "",
+                  "All starts of a fit in one `vmap` against one call per start (loss and gradient):", "",
+                  vmap_table(doc["vmap_starts"])]
+    if (path := directory / "stages.json").exists():
+        parts += ["", "Job time per workflow stage (`benchmarks/stages.py`):", "",
+                  stages_table(json.loads(path.read_text()))]
+    return "\n".join(parts)
+
+
+def update_readme(readme: Path, text: str) -> None:
+    content = readme.read_text()
+    if BEGIN not in content or END not in content:
+        raise SystemExit(f"{readme}: no {BEGIN} ... {END} markers")
+    head, rest = content.split(BEGIN, 1)
+    readme.write_text(f"{head}{BEGIN}\n{text}\n{END}{rest.split(END, 1)[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default="results/benchmarks", type=Path)
+    parser.add_argument("--readme", type=Path, default=None)
+    args = parser.parse_args()
+    text = block(args.dir)
+    print(text)
+    if args.readme:
+        update_readme(args.readme, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Markdown tables of the benchmarks' results (plain formatting: no JAX, no LAMMPS)."""
+
+from __future__ import annotations
+
+
+def md_table(rows: list[dict]) -> str:
+    lammps = {(r["potential"], r["n_atoms"]): r["us_per_atom_step"] for r in rows if r["code"] == "lammps"}
+    lines = ["| code | potential | dtype | atoms | steps | µs/atom-step | ×LAMMPS | compile s | skin Å | nbrs/atom | "
+             "short slots/atom | triplets/atom | max disp Å | fresh-list ΔE eV/atom | Δx vs LAMMPS Å |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ref = lammps.get(("sw" if r["potential"] == "mpgnn" else r["potential"], r["n_atoms"]))
+        ratio = f"{r['us_per_atom_step'] / ref:.1f}" if (ref and r["code"] != "lammps") else ""
+        if r["potential"] == "mpgnn" and ratio:
+            ratio += " (vs SW)"
+        cells = [""] * 8
+        dx = f"{r['max_dx_vs_lammps']:.1e}" if "max_dx_vs_lammps" in r else ""
+        if r["code"] == "ffdiff":
+            disp = f"{r['max_displacement']:.3f}" + ("" if r["within_half_skin"] else " > skin/2")
+            de = r["fresh_list_dE_per_atom"]
+            short = f"{r['short_per_atom']:.1f}" if r["short_per_atom"] else ""
+            if r.get("short_triplets_per_atom"):
+                short += f" + {r['short_triplets_per_atom']:.1f} triplets"
+            if r["short_overflow_steps"]:
+                short += f" (overflow at {r['short_overflow_steps']} steps)"
+            cells = [f"{r['compile_s']:.2f}", f"{r['skin']:.2f}", f"{r['edges_per_atom']:.1f}", short,
+                     f"{r['triplets_per_atom']:.1f}", disp, "not finite" if de is None else f"{de:.1e}", dx]
+        elif r["code"] == "jax-md":
+            slots = f"{r['edges_per_atom']:.0f} dense" + (" (overflowed)" if r["list_overflow"] else "")
+            cells = [f"{r['compile_s']:.2f}", f"{r['skin']:.2f}", slots, "", f"{r['edges_per_atom'] ** 2:.0f} dense",
+                     "", "", dx]
+        lines.append(f"| {r['code']} | {r['potential']} | {r['dtype']} | {r['n_atoms']} | {r['steps']} | "
+                     f"{r['us_per_atom_step']:.2f} | {ratio} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def grad_table(rows: list[dict]) -> str:
+    lines = ["| steps | mode | run s | ×forward | compile s | XLA temp MB | peak RSS MB | run ΔRSS MB | list ok |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    forward = {r["steps"]: r["run_s"] for r in rows if r["mode"] == "forward" and "run_s" in r}
+    for r in rows:
+        if r.get("skipped"):
+            lines.append(f"| {r['steps']} | {r['mode']} | skipped: XLA temp estimated {r['estimate_gb']:.1f} GB "
+                         "| | | | | | |")
+            continue
+        if "failed" in r:
+            lines.append(f"| {r['steps']} | {r['mode']} | failed: {' '.join(r['failed'])} | | | | | | |")
+            continue
+        ratio = f"{r['run_s'] / forward[r['steps']]:.2f}" if r["steps"] in forward else ""
+        lines.append(f"| {r['steps']} | {r['mode']} | {r['run_s']:.3f} | {ratio} | {r['compile_s']:.2f} | "
+                     f"{r['temp_mb']:.1f} | {r['peak_rss_mb']:.0f} | {r['run_rss_growth_mb']:.0f} | "
+                     f"{r['list_valid']} |")
+    steps = sorted({r["steps"] for r in rows})
+    if len(steps) >= 2:
+        lo, hi = steps[0], steps[-1]
+        lines.append("")
+        for mode in ("forward", "remat", "no_remat"):
+            a = next((r for r in rows if r["steps"] == lo and r["mode"] == mode and "temp_mb" in r), None)
+            b = next((r for r in rows if r["steps"] == hi and r["mode"] == mode and "temp_mb" in r), None)
+            if a and b:
+                lines.append(f"- memory({hi})/memory({lo}), {mode}: XLA temp {b['temp_mb'] / a['temp_mb']:.2f}, "
+                             f"peak RSS {b['peak_rss_mb'] / a['peak_rss_mb']:.2f}, run ΔRSS "
+                             f"{b['run_rss_growth_mb']:.0f} MB vs {a['run_rss_growth_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def fits_table(rows: list[dict]) -> str:
+    lines = ["| potential | objective | evaluations | first evaluation s: cold / rerun / changed | "
+             "job s: cold / rerun / changed | peak RSS MB |", "|---|---|---:|---|---|---:|"]
+    for r in rows:
+        runs = [r[k] for k in ("cold", "rerun", "changed")]
+        first = " / ".join(f"{x['first_evaluation_s']:.1f}" for x in runs)
+        total = " / ".join(f"{x['total_s']:.1f}" for x in runs)
+        lines.append(f"| {r['potential']} | {r['objective']} | {r['cold']['n_fev']} | {first} | {total} | "
+                     f"{max(x['peak_rss_mb'] for x in runs):.0f} |")
+    return "\n".join(lines)
+
+
+def vmap_table(rows: list[dict]) -> str:
+    lines = ["| potential | objective | 4 calls ms | one vmap of 4 ms | ratio |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['potential']} | {r['objective']} | {r['calls_ms']:.1f} | {r['vmap_ms']:.1f} | "
+              f"{r['vmap_ms'] / r['calls_ms']:.2f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def stages_table(doc: dict) -> str:
+    lines = ["| stage | jobs | job time (s, summed) | largest peak memory (MB) |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['stage']} | {r['jobs']} | {r['job_seconds']:.1f} | {r['max_memory_mb']:.0f} |" for r in doc["stages"]]
+    if doc.get("run"):
+        run = doc["run"]
+        lines.append(f"\nEnd to end: {run['seconds'] / 60:.1f} min for {run['steps']} jobs ({run['log']}).")
+    return "\n".join(lines)
