@@ -6,7 +6,7 @@ import pytest
 from ase.build import bulk
 
 from ffdiff import Calculator, get_potential, neighbor_list
-from ffdiff.properties.phonons import force_constants
+from ffdiff.properties.phonons import force_constant_rows, force_constants
 
 
 @pytest.mark.parametrize("name", ["sw", "edip"])
@@ -30,3 +30,6 @@ def test_hessian_equals_finite_differences_of_forces(name):
         np.testing.assert_allclose(fc[:, atom, :, axis], column, atol=1e-6)
     np.testing.assert_allclose(fc, fc.transpose(1, 0, 3, 2), atol=1e-10)
     np.testing.assert_allclose(fc.sum(axis=1), 0.0, atol=1e-9)  # acoustic sum rule
+    rows = force_constant_rows(potential.energy, params, jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array),
+                               nbrs, jnp.array([33, 0, 5]))
+    np.testing.assert_allclose(np.asarray(rows), fc[[33, 0, 5]], rtol=0, atol=1e-11)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from ffdiff.neighbors import NeighborList
 from ffdiff.properties.elastic import elastic_constants, paper_convention
-from ffdiff.properties.phonons import force_constants
+from ffdiff.properties.phonons import force_constant_rows, force_constants
 from ffdiff.typing import Array, EnergyFn, Params
 
 
@@ -73,14 +73,31 @@ def _elastic_loss(energy_fn: EnergyFn, convention: Convention, params: Params, d
 
 
 def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbors: NeighborList,
-                             target: Array) -> Loss:
-    """‖Φ(params) − Φ_ref‖_F over the `[n, n, 3, 3]` force constants in eV/Å² (same atom order)."""
-    return Loss(functools.partial(_force_constant_loss, energy_fn), (position, box, neighbors, jnp.asarray(target)))
+                             target: Array, orbits: tuple[Array, Array] | None = None) -> Loss:
+    """‖Φ(params) − Φ_ref‖_F over the `[n, n, 3, 3]` force constants in eV/Å² (same atom order).
+
+    With ``orbits`` = (symmetry-independent atoms, their orbit sizes) only those atoms' rows are
+    computed and each row's squared misfit counts once per atom of its orbit: the same loss when
+    both Φ and Φ_ref have the supercell's symmetry (a perfect crystal, phonopy's force constants),
+    for 3 Hessian-vector products per independent atom instead of a full Hessian.
+    """
+    target = jnp.asarray(target)
+    if orbits is None:
+        return Loss(functools.partial(_force_constant_loss, energy_fn), (position, box, neighbors, target))
+    atoms, counts = (jnp.asarray(x) for x in orbits)
+    data = (position, box, neighbors, target[atoms], atoms, counts.astype(target.dtype))
+    return Loss(functools.partial(_force_constant_rows_loss, energy_fn), data)
 
 
 def _force_constant_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
     position, box, neighbors, ref = data
     return frobenius(force_constants(energy_fn, params, position, box, neighbors), ref)
+
+
+def _force_constant_rows_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
+    position, box, neighbors, ref_rows, atoms, counts = data
+    rows = force_constant_rows(energy_fn, params, position, box, neighbors, atoms)
+    return jnp.sqrt(jnp.sum(counts * jnp.sum((rows - ref_rows) ** 2, axis=(1, 2, 3))))
 
 
 def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float]) -> Loss:

@@ -114,13 +114,41 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
     if objective.startswith("elastic_"):
         return init_elastic_loss(energy, *geometry.crystal(params), reference.elastic,
                                  convention=objective.removeprefix("elastic_"))
-    fc_loss = init_force_constant_loss(energy, *geometry.supercell(params), reference.phonon.force_constants)
+    fc_loss = init_force_constant_loss(energy, *geometry.supercell(params), reference.phonon.force_constants,
+                                       orbits=symmetry_orbits(reference.phonon))
     if objective == "phonon":
         return fc_loss
     if objective == "multi":
         el_loss = init_elastic_loss(energy, *geometry.crystal(params), reference.elastic)
         return init_weighted_loss({"elastic": el_loss, "force_constants": fc_loss}, dict(weights or {}))
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+
+
+def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray] | None:
+    """(symmetry-independent atoms of phonopy's supercell, their orbit sizes), or None (the full
+    force-constant loss is used then) if the reference force constants do not share that symmetry:
+    every atom's row of Φ_ref must have its independent atom's Frobenius norm."""
+    mapping = np.asarray(phonon.symmetry.get_map_atoms())
+    atoms, counts = np.unique(mapping, return_counts=True)
+    norms = np.sqrt(np.sum(np.asarray(phonon.force_constants) ** 2, axis=(1, 2, 3)))
+    if not np.allclose(norms, norms[mapping], rtol=rtol, atol=0.0):
+        logger.info("reference force constants lack the supercell's symmetry (row norms differ by up to %.1e): "
+                    "fitting the full matrix", float(np.max(np.abs(norms - norms[mapping]))))
+        return None
+    return atoms, counts
+
+
+def _check_loss(objective: str, loss: float, row: dict, weights: Mapping[str, float] | None) -> None:
+    """The fitted loss at the starting parameters must equal the full-matrix one of ``property_row``."""
+    if objective == "phonon":
+        full = row["fc_loss"]
+    elif objective == "multi":
+        full = weights["elastic"] * row["elastic_loss"] + weights["force_constants"] * row["fc_loss"]
+    else:
+        return
+    if not np.isclose(loss, full, rtol=1e-7, atol=1e-9):
+        raise RuntimeError(f"{objective} loss {loss!r} from the symmetry-independent force-constant rows differs "
+                           f"from {full!r} over the full matrix")
 
 
 def run_fits(objective: Objective, space: ParameterSpace, optimizers: Sequence[str], starts: np.ndarray,
@@ -177,10 +205,12 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         _check_range(potential, params0, params, geometry.skin)
         runs.append({"start": start, **result.to_dict(), "properties": property_row(geometry, reference, params)})
     best = min(runs, key=lambda r: r["loss"])
+    original_row = property_row(geometry, reference, params0)
+    _check_loss(objective, original_loss, original_row, weights)
     return {
         "potential": name, "objective": objective, "fitted": list(fitted),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
-                     "properties": property_row(geometry, reference, params0)},
+                     "properties": original_row},
         "runs": runs,
         "best": {"params": {k: float(v) for k, v in space.unpack(jnp.asarray(best["x"])).items()},
                  "method": best["method"], "start": best["start"], "loss": best["loss"]},

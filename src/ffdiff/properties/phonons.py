@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.neighbors import NeighborList
@@ -24,6 +25,25 @@ def force_constants(energy_fn: EnergyFn, params: Params, position: Array, box: A
     n = position.shape[0]
     hessian = jax.hessian(lambda x: energy_fn(params, x.reshape(n, 3), box, neighbors))(position.ravel())
     return hessian.reshape(n, 3, n, 3).transpose(0, 2, 1, 3)
+
+
+def force_constant_rows(energy_fn: EnergyFn, params: Params, position: Array, box: Array,
+                        neighbors: NeighborList, atoms: Array) -> Array:
+    """`[len(atoms), n_atoms, 3, 3]` rows Φ[i] = ∂²E/∂r_i∂r_j of :func:`force_constants` for the given
+    atoms only: 3 Hessian-vector products per atom instead of 3 n_atoms.
+
+    In a crystal every row is a rotated, permuted copy of its symmetry-equivalent atom's row, so a
+    perfect supercell's force constants are determined by the rows of its symmetry-independent atoms
+    (one in diamond).
+    """
+    n = position.shape[0]
+    atoms = jnp.asarray(atoms)
+    grad = jax.grad(lambda x: energy_fn(params, x, box, neighbors))
+    directions = jnp.zeros((atoms.shape[0], 3, n, 3), position.dtype)
+    directions = directions.at[jnp.arange(atoms.shape[0])[:, None], jnp.arange(3)[None, :], atoms[:, None],
+                               jnp.arange(3)[None, :]].set(1.0)
+    hvp = jax.vmap(lambda v: jax.jvp(grad, (position,), (v,))[1])(directions.reshape(-1, n, 3))
+    return hvp.reshape(atoms.shape[0], 3, n, 3).transpose(0, 2, 1, 3)
 
 
 def with_force_constants(phonon, fc):
