@@ -21,7 +21,13 @@ logger = logging.getLogger(__name__)
 
 @functools.cache
 def _compiled(potential: Potential):
-    return jax.jit(functools.partial(energy_forces_stress, potential.energy))
+    """Energy, forces and Voigt stress in one compiled call (eager JAX ops would each cost a dispatch)."""
+
+    def efs(params, position, box, neighbors):
+        energy, forces, stress = energy_forces_stress(potential.energy, params, position, box, neighbors)
+        return energy, forces, to_voigt(stress)
+
+    return jax.jit(efs)
 
 
 class Calculator(_AseCalculator):
@@ -31,8 +37,10 @@ class Calculator(_AseCalculator):
         potential: ``"sw"``, ``"edip"`` or a :class:`ffdiff.potentials.Potential`.
         params: parameter overrides, by LAMMPS name (e.g. ``{"lam": 1.5}``).
         element: the one chemical symbol the potential describes.
-        skin: neighbour-list buffer in Å; lists are rebuilt at every call, the skin only lets their
-            capacity (and so the compiled code) be reused while atoms move.
+        skin: neighbour-list buffer in Å (default 1.0 for three-body potentials, which evaluate only
+            the pairs inside the cutoff through a short list, 0.25 for pair-list models). The list
+            is rebuilt only once some atom has moved more than ``skin / 2`` since it was built, or
+            the cell changed; an MD step then costs one compiled call.
 
     Examples:
         >>> from ase.build import bulk
@@ -46,13 +54,14 @@ class Calculator(_AseCalculator):
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
     def __init__(self, potential: str | Potential = "sw", params: Mapping[str, float] | None = None,
-                 *, element: str = "Si", skin: float = 0.25, **kwargs):
+                 *, element: str = "Si", skin: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.potential = get_potential(potential)
         self.params = self.potential.params(params)
         self.element = element
-        self.skin = float(skin)
+        self.skin = float(skin if skin is not None else 1.0 if self.potential.three_body else 0.25)
         self._neighbors: nl.NeighborList | None = None
+        self._box: np.ndarray | None = None
 
     @classmethod
     def from_file(cls, path, *, element: str = "Si", **kwargs) -> Calculator:
@@ -60,16 +69,22 @@ class Calculator(_AseCalculator):
         name, params = load_params(path, element=element)
         return cls(name, params, element=element, **kwargs)
 
-    def _neighbor_list(self, position: np.ndarray, box: np.ndarray, pbc) -> nl.NeighborList:
-        cutoff = self.potential.cutoff(self.params)
-        old = self._neighbors
-        if old is not None and old.pbc == tuple(bool(p) for p in pbc) and old.reference_position.shape == position.shape:
+    def _neighbor_list(self, position: np.ndarray, box: np.ndarray, pbc, *, fresh: bool = False) -> nl.NeighborList:
+        """The current list if still valid here, else a rebuilt one (same capacities when they fit)."""
+        old, pbc = self._neighbors, tuple(bool(p) for p in pbc)
+        reusable = (not fresh and old is not None and old.pbc == pbc and old.reference_position.shape == position.shape
+                    and np.array_equal(self._box, box))
+        if reusable:
+            moved = np.max(np.sum((position - np.asarray(old.reference_position)) ** 2, axis=1))
+            if moved <= (0.5 * old.skin) ** 2:
+                return old
             try:
                 return nl.update(old, position, box)
             except NeighborListOverflowError:
                 logger.debug("neighbour list overflow; re-allocating")
-        return nl.neighbor_list(position, box, cutoff, skin=self.skin, pbc=pbc,
-                                triplets=self.potential.three_body)
+        three_body = self.potential.three_body
+        return nl.neighbor_list(position, box, self.potential.cutoff(self.params), skin=self.skin, pbc=pbc,
+                                triplets=three_body, short=three_body)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -80,9 +95,12 @@ class Calculator(_AseCalculator):
             )
         position = np.asarray(self.atoms.positions, dtype=np.float64)
         box = np.asarray(self.atoms.cell.array, dtype=np.float64)
-        self._neighbors = self._neighbor_list(position, box, self.atoms.pbc)
+        self._neighbors, self._box = self._neighbor_list(position, box, self.atoms.pbc), box
         energy, forces, stress = _compiled(self.potential)(self.params, position, box, self._neighbors)
+        if not np.isfinite(energy) and self._neighbors.short_capacity:  # the short list overflowed: re-size
+            self._neighbors = self._neighbor_list(position, box, self.atoms.pbc, fresh=True)
+            energy, forces, stress = _compiled(self.potential)(self.params, position, box, self._neighbors)
         self.results = {"energy": float(energy), "free_energy": float(energy),
                         "forces": np.asarray(forces)}
         if self.atoms.pbc.all():
-            self.results["stress"] = np.asarray(to_voigt(stress))
+            self.results["stress"] = np.asarray(stress)
