@@ -254,7 +254,7 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
         runs[name] = work
     target = ("results/gnn/pretrained/model.npz", "--rerun-triggers", "mtime", "input")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(runs["killed"]),
-           "--configfile", str(path), "--cores", "1", *target]
+           "--configfile", str(path), "--cores", "2", *target]  # as the rerun: same threads, same bits
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     checkpoint = runs["killed"] / "results/gnn/pretrained/checkpoint.npz"
     deadline = time.monotonic() + 300
