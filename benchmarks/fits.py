@@ -113,7 +113,7 @@ def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
 
     import jax
 
-    from ffdiff.fitting.optimize import compile_objective
+    from ffdiff.fitting.optimize import compile_objective, theta_loss
     from ffdiff.fitting.study import _setup, build_loss, load_reference
 
     jax.config.update("jax_enable_x64", True)
@@ -122,8 +122,7 @@ def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
     geometry, space = _setup(potential, fitted, reference.phonon, a, None)
     loss = build_loss(objective, geometry, reference, space.base, {"elastic": 1.0, "force_constants": 1.0})
     one = compile_objective(loss, space).value_and_grad
-    batch = jax.jit(jax.vmap(jax.value_and_grad(lambda th, base, data: loss.fn(space.unpack(th, base), data)),
-                             in_axes=(0, None, None)))
+    batch = jax.jit(jax.vmap(jax.value_and_grad(theta_loss(loss, space)), in_axes=(0, None, None)))
     starts = space.starts(4, 0, 0.2)
     calls = lambda: [one(theta) for theta in starts]  # noqa: E731
     vmapped = lambda: batch(starts, space.base, loss.data)  # noqa: E731

@@ -20,6 +20,7 @@ from ffdiff.properties.elastic import elastic_constants, paper_convention
 from ffdiff.properties.phonons import force_constant_rows, force_constants
 from ffdiff.typing import Array, EnergyFn, Params
 
+Convention = Literal["standard", "paper"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +38,6 @@ def as_loss(loss: Loss | Callable[[Params], Array]) -> Loss:
     """A :class:`Loss` as is; a plain ``loss(params)`` as one without data (whatever it closes over
     is compiled in as constants)."""
     return loss if isinstance(loss, Loss) else Loss(lambda params, _: loss(params), None)
-
-Convention = Literal["standard", "paper"]
 
 
 def frobenius(a: Array, b: Array) -> Array:

@@ -74,12 +74,14 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
     same shapes compiles nothing new (a persistent-cache hit). A plain ``loss(params)`` works too.
     """
     loss = as_loss(loss)
-
-    def fn(theta, base, data):
-        return loss.fn(space.unpack(theta, base), data)
-
+    fn = theta_loss(loss, space)
     bind = lambda f: functools.partial(f, base=space.base, data=loss.data)  # noqa: E731
     return Objective(bind(jax.jit(fn)), bind(jax.jit(jax.value_and_grad(fn))))
+
+
+def theta_loss(loss: Loss, space: ParameterSpace):
+    """``(θ, base, data) -> loss``: the loss of the fitted vector with everything else as arguments."""
+    return lambda theta, base, data: loss.fn(space.unpack(theta, base), data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +187,6 @@ def loss_grid(loss: Loss | Callable, space: ParameterSpace, axis0, axis1, batch_
     loss = as_loss(loss)
     g0, g1 = np.meshgrid(np.asarray(axis0, float), np.asarray(axis1, float), indexing="ij")
     thetas = np.stack([g0.ravel(), g1.ravel()], axis=1)
-    value = lambda th, base, data: loss.fn(space.unpack(th, base), data)  # noqa: E731
+    value = theta_loss(loss, space)
     values = jax.jit(lambda t, base, data: jax.lax.map(lambda th: value(th, base, data), t, batch_size=batch_size))
     return np.asarray(values(thetas, space.base, loss.data)).reshape(g0.shape)
