@@ -8,11 +8,19 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from ffdiff.calculator import Calculator  # noqa: E402
 from ffdiff.neighbors import NeighborList, neighbor_list  # noqa: E402
 from ffdiff.potentials import POTENTIALS, Potential, get_potential, load_params  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "Calculator":  # loaded on first use: ASE's calculator machinery costs every job start-up
+        from ffdiff.calculator import Calculator
+
+        return Calculator
+    raise AttributeError(f"module 'ffdiff' has no attribute {name!r}")
+
 
 __all__ = [
     "POTENTIALS",

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["FORMAT_VERSION", "load_pytree", "save_pytree"]
@@ -116,8 +115,8 @@ def save_pytree(path: str | os.PathLike, tree, metadata: Mapping[str, Any] | Non
 
 def _restore_leaf(template, value: np.ndarray):
     """``value`` in the container type of the template leaf."""
-    if isinstance(template, jax.Array):
-        return jnp.asarray(value)
+    if isinstance(template, jax.Array | jax.ShapeDtypeStruct):
+        return jax.device_put(value)  # jnp.asarray would compile a program per leaf shape
     if isinstance(template, np.ndarray):
         return value
     if isinstance(template, np.generic):
@@ -145,7 +144,8 @@ def load_pytree(path: str | os.PathLike, like) -> tuple[Any, dict[str, Any]]:
     Args:
         path: checkpoint file.
         like: template pytree with the expected structure, shapes and dtypes (e.g. freshly
-            initialised parameters, or ``optax.adam(1e-3).init(params)``).
+            initialised parameters, or ``optax.adam(1e-3).init(params)``, or ``jax.eval_shape`` of
+            either, which computes nothing).
 
     Returns:
         (tree, metadata): leaves bit-identical to the saved ones, as jax arrays where the template
@@ -174,7 +174,7 @@ def load_pytree(path: str | os.PathLike, like) -> tuple[Any, dict[str, Any]]:
         leaves = []
         for key, template in flat:
             value = data[key]
-            want = np.asarray(template)
+            want = template if isinstance(template, jax.ShapeDtypeStruct) else np.asarray(template)
             if value.shape != want.shape or value.dtype != want.dtype:
                 raise ValueError(f"{path}: key {key!r} holds {value.dtype}{list(value.shape)}, "
                                  f"template expects {want.dtype}{list(want.shape)}")

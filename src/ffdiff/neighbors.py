@@ -31,7 +31,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from ase.neighborlist import primitive_neighbor_list
 
 from ffdiff.exceptions import NeighborListOverflowError, StructureError
 
@@ -123,6 +122,12 @@ def _check_cell(box: np.ndarray, pbc: tuple[bool, bool, bool]) -> None:
         raise StructureError(f"periodic cell has zero volume: {box.tolist()}")
 
 
+def _device(array, dtype) -> jax.Array:
+    """A host array on the device as ``dtype``, converted by numpy (``jnp.asarray`` compiles a program
+    per shape and dtype, which every fresh process pays again)."""
+    return jax.device_put(np.asarray(array, dtype=dtype))
+
+
 def neighbor_list(
     position,
     box,
@@ -169,6 +174,8 @@ def neighbor_list(
         raise StructureError(f"expected cutoff > 0 Å and skin >= 0 Å, got cutoff={cutoff}, skin={skin}")
     _check_cell(box, pbc)
     radius = float(cutoff) + float(skin)
+    from ase.neighborlist import primitive_neighbor_list  # here: its scipy.sparse import costs every job 0.5 s
+
     i, j, s = primitive_neighbor_list("ijS", pbc, box, position, radius, self_interaction=False)
     order = np.argsort(i, kind="stable")
     i, j, s = i[order], j[order], s[order]
@@ -197,13 +204,13 @@ def neighbor_list(
             slots, n_slot_trip = _short_triplet_sizes(i[inside], len(position), short_multiplier, short_triplets)
     pad_e, pad_t = n_edge_cap - len(i), n_trip_cap - len(trip)
     return NeighborList(
-        center=jnp.asarray(np.pad(i, (0, pad_e)), dtype=jnp.int32),
-        neighbor=jnp.asarray(np.pad(j, (0, pad_e)), dtype=jnp.int32),
-        shift=jnp.asarray(np.pad(s, ((0, pad_e), (0, 0))), dtype=position.dtype),
-        edge_mask=jnp.asarray(np.arange(n_edge_cap) < len(i)),
-        triplets=jnp.asarray(np.pad(trip, ((0, pad_t), (0, 0))), dtype=jnp.int32),
-        triplet_mask=jnp.asarray(np.arange(n_trip_cap) < len(trip)),
-        reference_position=jnp.asarray(position),
+        center=_device(np.pad(i, (0, pad_e)), np.int32),
+        neighbor=_device(np.pad(j, (0, pad_e)), np.int32),
+        shift=_device(np.pad(s, ((0, pad_e), (0, 0))), position.dtype),
+        edge_mask=_device(np.arange(n_edge_cap) < len(i), bool),
+        triplets=_device(np.pad(trip, ((0, pad_t), (0, 0))), np.int32),
+        triplet_mask=_device(np.arange(n_trip_cap) < len(trip), bool),
+        reference_position=_device(position, position.dtype),
         cutoff=radius,
         skin=float(skin),
         pbc=pbc,

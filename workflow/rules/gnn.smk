@@ -5,6 +5,8 @@ GNN = "resources/gnn"
 # Teacher data and pretraining are deterministic and expensive, so they are eligible for Snakemake's
 # between-workflow cache (`--cache`; key: script, params including CODE_VERSION, raw inputs). Snakemake
 # forbids a benchmark file on a cacheable rule: their logs end with wall time and peak memory instead.
+# The chain teacher data -> pretraining -> fine-tuning is the study's critical path: it goes first
+# (priority) while the classical fits fill the other cores.
 
 
 rule gnn_snapshots:
@@ -18,6 +20,7 @@ rule gnn_snapshots:
     cache: "omit-software"
     conda:
         "../envs/ffdiff.yaml"
+    priority: 1
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
@@ -43,6 +46,7 @@ rule gnn_trajectory:
     cache: "omit-software"
     conda:
         "../envs/ffdiff.yaml"
+    priority: 1
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
@@ -70,6 +74,7 @@ rule gnn_pretrain:
     cache: "omit-software"
     conda:
         "../envs/ffdiff.yaml"
+    priority: 1
     params:
         model=cfg("gnn", "model"),
         training=cfg("gnn", "pretrain"),
@@ -95,6 +100,7 @@ rule gnn_finetune:
         "results/benchmarks/gnn_finetune.tsv"
     conda:
         "../envs/ffdiff.yaml"
+    priority: 1
     params:
         training=cfg("gnn", "finetune"),
         split=cfg("gnn", "split"),
@@ -119,6 +125,7 @@ rule gnn_rdf:
         "results/benchmarks/gnn_rdf.tsv"
     conda:
         "../envs/ffdiff.yaml"
+    priority: 1
     params:
         rdf=cfg("gnn", "rdf"),
         grid=cfg("gnn", "rdf_grid"),

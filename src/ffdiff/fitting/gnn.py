@@ -65,14 +65,12 @@ class RDFSettings:
         return np.linspace(self.r_min, self.r_max, self.n_points)
 
 
-def reference_rdf(dataset, rdf: RDFSettings, *, batch: int = 50) -> np.ndarray:
+def reference_rdf(dataset, rdf: RDFSettings) -> np.ndarray:
     """`[n_points]` smooth g(r) averaged over every frame of a trajectory dataset (one cell)."""
     positions, box = np.asarray(dataset.positions), np.asarray(dataset.cells[0])
     if not np.allclose(dataset.cells, box):
         raise ValueError("a reference RDF needs one fixed cell for all frames")
-    parts = [np.asarray(smooth_rdf(jnp.asarray(positions[k:k + batch]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
-             * len(positions[k:k + batch]) for k in range(0, len(positions), batch)]
-    return np.sum(parts, axis=0) / len(positions)
+    return np.asarray(smooth_rdf(jnp.asarray(positions), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
 
 
 # --- models ------------------------------------------------------------------------------------------
@@ -96,7 +94,8 @@ def load_model(path) -> tuple[MPGNNPotential, Params, dict]:
     if config is None:
         raise ValueError(f"{path}: no MPGNN settings in the file")
     model = potential(MPGNNConfig(**config))
-    params, metadata = load_pytree(path, init_params(jax.random.key(0), model.config))
+    like = jax.eval_shape(lambda key: init_params(key, model.config), jax.random.key(0))  # shapes only
+    params, metadata = load_pytree(path, like)
     return model, params, metadata
 
 

@@ -63,9 +63,9 @@ def stack_frames(dataset, cutoff: float) -> Frames:
     capacity = (32 * -(-max(counts) // 32), 1)
     lists = [neighbor_list(x, c, cutoff, triplets=False, capacity=capacity)
              for x, c in zip(positions, cells, strict=True)]
-    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *lists)
-    return Frames(jnp.asarray(positions), jnp.asarray(cells), jnp.asarray(dataset.energies),
-                  jnp.asarray(dataset.forces), stacked)
+    device = lambda a: jax.device_put(np.asarray(a))  # noqa: E731  (jnp would compile per shape)
+    stacked = jax.tree.map(lambda *leaves: device(np.stack([np.asarray(leaf) for leaf in leaves])), *lists)
+    return Frames(device(positions), device(cells), device(dataset.energies), device(dataset.forces), stacked)
 
 
 def predict(energy_fn: EnergyFn, params: Params, frames: Frames) -> tuple[jax.Array, jax.Array]:

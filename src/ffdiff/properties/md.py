@@ -7,8 +7,8 @@ A trajectory is one :func:`jax.lax.scan` (:func:`simulate`), so ``jax.grad`` of 
 observations reaches the potential parameters. The neighbour list is fixed during a scan: it stores
 explicit image shifts for the positions it was built for, so positions are never wrapped back
 into the cell, and the caller must keep every atom within ``skin / 2`` of the list's reference
-positions. :func:`run_md` is the host driver for long runs that rebuilds lists between chunks and
-re-runs any chunk in which the list went stale.
+positions. :func:`run_md` is the host driver for long runs: it stops a compiled chunk at the first
+step whose list went stale and rebuilds the list there.
 
 References:
     G. J. Martyna, M. L. Klein and M. Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940
@@ -141,13 +141,19 @@ def init_state(
     position = jnp.asarray(position)
     if not jnp.issubdtype(position.dtype, jnp.floating):
         position = position.astype(jnp.float64)
+    return _init_state(energy_fn, params, position, jnp.asarray(box, position.dtype), neighbors, mass,
+                       temperature_K, key, chain_length=chain_length)
+
+
+@functools.partial(jax.jit, static_argnames=("energy_fn", "chain_length"))  # one program, not one per operation
+def _init_state(energy_fn, params, position, box, neighbors, mass, temperature_K, key, *, chain_length):
     dtype, n = position.dtype, position.shape[0]
     mass = jnp.broadcast_to(jnp.asarray(mass, dtype), (n,))
     velocity = jax.random.normal(key, (n, 3), dtype) * jnp.sqrt(KB * temperature_K / (MVV2E * mass))[:, None]
     velocity = velocity - jnp.sum(mass[:, None] * velocity, axis=0) / jnp.sum(mass)
     current = 2.0 * kinetic_energy(velocity, mass) / (degrees_of_freedom(n) * KB)
     velocity = velocity * jnp.where(current > 0, jnp.sqrt(temperature_K / jnp.where(current > 0, current, 1.0)), 0.0)
-    e, f = _energy_force(energy_fn, params, position, jnp.asarray(box, dtype), neighbors)
+    e, f = _energy_force(energy_fn, params, position, box, neighbors)
     zeros = jnp.zeros(chain_length, dtype)
     return MDState(position, velocity.astype(dtype), f, mass, e, zeros, zeros)
 
@@ -236,6 +242,12 @@ def _default_observe(state: MDState) -> Array:
     return state.position
 
 
+def _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau) -> MDState:
+    if ensemble == "nve":
+        return nve_step(energy_fn, params, state, box, neighbors, dt)
+    return nvt_step(energy_fn, params, state, box, neighbors, dt, temperature_K=temperature_K, tau=tau)
+
+
 def simulate(
     energy_fn: EnergyFn,
     params: Params,
@@ -296,10 +308,7 @@ def simulate(
     observe = observe or _default_observe
 
     def step(state, _):
-        if ensemble == "nve":
-            state = nve_step(energy_fn, params, state, box, neighbors, dt)
-        else:
-            state = nvt_step(energy_fn, params, state, box, neighbors, dt, temperature_K=temperature_K, tau=tau)
+        state = _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau)
         return state, observe(state)
 
     if remat:
@@ -317,25 +326,79 @@ def _min_distance(position: Array, box: Array, neighbors: NeighborList) -> Array
     return jnp.min(jnp.where(neighbors.edge_mask, r, jnp.inf))
 
 
-@functools.partial(jax.jit, static_argnames=("energy_fn", "n_steps", "ensemble"))
-def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, *, n_steps, ensemble):
+def _frame(state: MDState, thermostat_t, tau) -> dict[str, Array]:
+    """What :func:`run_md` records of a step (``conserved`` is the NVT invariant, or the total energy)."""
+    return {"position": state.position, "potential_energy": state.potential_energy,
+            "temperature": temperature(state), "total_energy": conserved_energy(state),
+            "conserved": conserved_energy(state, temperature_K=thermostat_t, tau=tau)}
+
+
+@jax.jit
+def _first_frame(state: MDState, box, neighbors, thermostat_t, tau) -> tuple[dict[str, Array], Array]:
+    return _frame(state, thermostat_t, tau), _min_distance(state.position, box, neighbors)
+
+
+# Why a chunk stopped before its last step: the first rejected step's list went stale, its short list
+# overflowed, or it failed the stability checks (tested in this order: a stale list invalidates the rest).
+_RUNNING, _STALE, _OVERFLOW, _BAD = range(4)
+
+
+@functools.partial(jax.jit, static_argnames=("energy_fn", "length", "ensemble"))
+def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, n_steps, min_distance, *, length,
+           ensemble):
+    """Up to ``n_steps`` (traced, ≤ ``length``) steps in one scan of static ``length``.
+
+    The scan stops at the first step it would reject (see ``_STALE`` etc.): that step is discarded, the
+    carried state stays the last accepted one and the remaining iterations are skipped, so one compiled
+    program serves every chunk of a run, whatever its length or where it stopped.
+
+    Returns:
+        (last accepted state, per-iteration observations, ``{"accepted", "reason", ...}`` with the
+        rejected step's diagnostics).
+    """
     thermostat_t = temperature_K if ensemble == "nvt" else None
 
-    def observe(s):
-        return {
-            "position": s.position,
-            "potential_energy": s.potential_energy,
-            "temperature": temperature(s),
-            "total_energy": conserved_energy(s),
-            "conserved": conserved_energy(s, temperature_K=thermostat_t, tau=tau),
-            "min_distance": _min_distance(s.position, box, neighbors),
-            "stale": needs_update(neighbors, s.position),
-            "moved": jnp.max(jnp.sum((s.position - neighbors.reference_position) ** 2, axis=-1)),
-            **dict(zip(("short_needed", "short_overflow"), short_overflow(neighbors, s.position, box))),
-        }
+    def attempt(s):
+        new = _advance(energy_fn, params, s, box, neighbors, dt, ensemble, thermostat_t, tau)
+        needed, overflow = short_overflow(neighbors, new.position, box)
+        shortest = _min_distance(new.position, box, neighbors)
+        bad = ~jnp.isfinite(new.potential_energy) | ~jnp.isfinite(conserved_energy(new)) \
+            | ~(shortest >= min_distance)  # NaN distances count as bad
+        stale = needs_update(neighbors, new.position)
+        reason = jnp.select([stale, overflow, bad], [_STALE, _OVERFLOW, _BAD], _RUNNING)
+        moved = jnp.max(jnp.sum((new.position - neighbors.reference_position) ** 2, axis=-1))
+        return new, {"reason": reason, "min_distance": shortest, "moved": moved, "short_needed": needed,
+                     "potential_energy": new.potential_energy}
 
-    return simulate(energy_fn, params, state, box, neighbors, n_steps=n_steps, dt=dt, ensemble=ensemble,
-                    temperature_K=thermostat_t, tau=tau, observe=observe, remat=False)
+    def step(carry, i):
+        s, stop = carry
+        active = (stop["reason"] == _RUNNING) & (i < n_steps)
+        new, check = jax.lax.cond(active, attempt, lambda s: (s, jax.tree.map(jnp.zeros_like, stop["check"])), s)
+        accept = active & (check["reason"] == _RUNNING)
+        s = jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, s)
+        reject = active & ~accept
+        stop = {"reason": jnp.where(reject, check["reason"], stop["reason"]),
+                "accepted": stop["accepted"] + accept.astype(jnp.int32),
+                "check": jax.tree.map(lambda a, b: jnp.where(reject, a, b), check, stop["check"])}
+        return (s, stop), _frame(new, thermostat_t, tau)
+
+    _, check0 = jax.eval_shape(attempt, state)
+    check0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), check0)  # reason 0 = _RUNNING
+    stop0 = {"reason": check0["reason"], "accepted": jnp.int32(0), "check": check0}
+    (final, stop), obs = jax.lax.scan(step, (state, stop0), jnp.arange(length))
+    return final, obs, {"accepted": stop["accepted"], "reason": stop["reason"], **{
+        k: v for k, v in stop["check"].items() if k != "reason"}}
+
+
+def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) -> None:
+    """Append the accepted steps ``done + 1 ... done + keep`` that fall on ``record_every``."""
+    steps = done + 1 + np.arange(keep)
+    pick = np.flatnonzero(steps % record_every == 0)
+    if pick.size:
+        frames["positions"].extend(np.asarray(obs["position"])[pick])
+        frames["steps"].extend(steps[pick].tolist())
+        for k in ("temperature", "potential_energy", "total_energy", "conserved"):
+            frames[k].extend(np.asarray(obs[k])[pick].tolist())
 
 
 def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float, three_body: bool):
@@ -375,21 +438,21 @@ def run_md(
 ) -> dict[str, Any]:
     """Long MD run on the host in jitted chunks, with neighbour-list rebuilds and stability checks.
 
-    Each chunk of ``chunk`` steps is one compiled :func:`simulate` call. Between chunks the list is
-    rebuilt on the host once some atom has moved more than ``skin / 4`` (so the next chunk rarely
-    uses up the ``skin / 2`` budget). Every step records whether the list went stale; a chunk in
-    which it did is discarded and re-run from its start with a list built there, and if even a
-    fresh list goes stale the chunk length is halved (logged) until it fits, for the rest of the
-    run. No accepted step is therefore computed with a stale list. Likewise a chunk in which the
-    short list (used by SW and EDIP, see :func:`ffdiff.neighbors.short_list`) overflowed, which makes
-    the energy NaN, is re-run with more slots; the overflow test uses the list's ``cutoff - skin``, so
-    ``cutoff`` must be the potential's range.
+    The run advances in chunks of up to ``chunk`` steps, each a call of one compiled scan (the same
+    program for every chunk of the run: its length and where it stops are traced values). A chunk
+    stops at the first step it would reject and keeps the state before it: when that step finds the
+    list stale (some atom moved more than ``skin / 2``), the list is rebuilt on the host at the kept
+    state and the run goes on from there, so lists are rebuilt exactly when needed and no accepted
+    step is computed with a stale list. Likewise a step whose short list (used by SW and EDIP, see
+    :func:`ffdiff.neighbors.short_list`) overflowed, which makes the energy NaN, is re-run with more
+    slots (one recompilation); the overflow test uses the list's ``cutoff - skin``, so ``cutoff``
+    must be the potential's range.
 
     Stability is checked at every step: the run stops at the first step whose positions or
     energies are not finite or whose shortest pair (taken from the neighbour list, valid at
     every accepted step) is closer than ``min_distance``; that step is reported exactly, no
     bisection is needed. A step that moves some atom more than ``skin / 2`` from a fresh list
-    (a chunk length of one cannot help) is reported as unstable too.
+    is reported as unstable too.
 
     Args:
         energy_fn: potential energy function.
@@ -406,7 +469,7 @@ def run_md(
         mass: amu, scalar or `[n_atoms]`.
         seed: seed of the initial velocities.
         record_every: steps between recorded frames (frame 0 is the initial state).
-        chunk: steps per compiled call.
+        chunk: most steps per compiled call (between host checks and progress updates).
         min_distance: pairs closer than this (Å) mean the run has failed.
         three_body: list triplets and size a short list (needed by EDIP and SW).
         progress: show a ``tqdm`` bar on stderr.
@@ -437,12 +500,9 @@ def run_md(
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
-    frames = {"positions": [np.asarray(state.position)], "steps": [0],
-              "temperature": [float(temperature(state))],
-              "potential_energy": [float(state.potential_energy)],
-              "total_energy": [float(conserved_energy(state))],
-              "conserved": [float(conserved_energy(state, temperature_K=thermostat_t, tau=tau))]}
-    first = float(_min_distance(state.position, box, nbrs))
+    frame, first = jax.tree.map(np.asarray, _first_frame(state, box, nbrs, thermostat_t, tau))
+    frames = {"positions": [frame.pop("position")], "steps": [0], **{k: [float(v)] for k, v in frame.items()}}
+    first = float(first)
     failed_step = None if (np.isfinite(frames["potential_energy"][0]) and first >= min_distance) else 0
     if failed_step == 0:
         logger.warning("initial configuration unusable: shortest pair %.3f Å (min_distance %.3f Å), "
@@ -451,68 +511,33 @@ def run_md(
     done, fresh, n_rebuilds = 0, True, 0
     bar = tqdm(total=n_steps, disable=not progress, unit="step", mininterval=5.0, desc=f"MD {ensemble}")
     while failed_step is None and done < n_steps:
-        n = min(chunk, n_steps - done)
-        final, obs = _chunk(energy_fn, params, state, box, nbrs, dt, temperature_K, tau,
-                            n_steps=n, ensemble=ensemble)
-        scalars = {k: np.asarray(v) for k, v in obs.items() if k != "position"}
-        bad = ~np.isfinite(scalars["potential_energy"]) | ~np.isfinite(scalars["total_energy"]) \
-            | ~(scalars["min_distance"] >= min_distance)  # NaN distances count as bad
-        stale = scalars["stale"]
-        first_bad = int(np.argmax(bad)) if bad.any() else n
-        first_stale = int(np.argmax(stale)) if stale.any() else n
-        if first_stale < n and first_stale <= first_bad:
-            if not fresh:  # list from an earlier chunk: rebuild where this chunk starts and re-run
-                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
-                fresh, n_rebuilds = True, n_rebuilds + 1
-                logger.info("neighbour list went stale at step %d; re-running the chunk from step %d",
-                            done + first_stale + 1, done)
-                continue
-            if first_stale == 0:
+        state, obs, stop = _chunk(energy_fn, params, state, box, nbrs, dt, temperature_K, tau,
+                                  min(chunk, n_steps - done), min_distance, length=chunk, ensemble=ensemble)
+        stop = {k: np.asarray(v) for k, v in stop.items()}
+        keep, reason = int(stop["accepted"]), int(stop["reason"])
+        _record(frames, obs, done, keep, record_every)
+        done += keep
+        bar.update(keep)
+        fresh = fresh and keep == 0
+        if reason == _STALE:
+            if fresh:
                 failed_step = done + 1
                 logger.warning("step %d moved an atom by %.3f Å > skin/2 = %.3f Å from a fresh list: unstable",
-                               failed_step, float(np.sqrt(scalars["moved"][0])), skin / 2)
-                break
-            new = chunk
-            while new > first_stale:
-                new //= 2
-            logger.info("a fresh neighbour list went stale after %d steps; chunk %d -> %d for the rest "
-                        "of the run", first_stale, chunk, new)
-            chunk = new
-            continue
-        over = scalars["short_overflow"]
-        first_over = int(np.argmax(over)) if over.any() else n
-        if first_over < n and first_over <= first_bad:  # the energy went NaN for want of short-list slots
-            needed = scalars["short_needed"][first_over]
-            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body), needed)
+                               failed_step, float(np.sqrt(stop["moved"])), skin / 2)
+            else:
+                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
+                fresh, n_rebuilds = True, n_rebuilds + 1
+        elif reason == _OVERFLOW:  # the energy went NaN for want of short-list slots
+            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body), stop["short_needed"])
             fresh, n_rebuilds = True, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
-                        "re-allocated %d edges, %d per atom, %d triplets and re-running the chunk from step %d "
-                        "(one recompilation)", done + first_over + 1, *needed, nbrs.short_capacity, nbrs.short_slots,
-                        nbrs.short_triplets, done)
-            continue
-        keep = first_bad  # steps [0, keep) of this chunk are accepted
-        steps = done + 1 + np.arange(keep)
-        pick = np.flatnonzero(steps % record_every == 0)
-        if pick.size:
-            frames["positions"].extend(np.asarray(obs["position"][jnp.asarray(pick)]))
-            frames["steps"].extend(steps[pick].tolist())
-            for k in ("temperature", "potential_energy", "total_energy", "conserved"):
-                frames[k].extend(scalars[k][pick].tolist())
-        if first_bad < n:
-            failed_step = done + first_bad + 1
+                        "re-allocated %d edges, %d per atom, %d triplets and continuing from step %d "
+                        "(one recompilation)", done + 1, *stop["short_needed"], nbrs.short_capacity,
+                        nbrs.short_slots, nbrs.short_triplets, done)
+        elif reason == _BAD:
+            failed_step = done + 1
             logger.warning("MD unstable at step %d: shortest pair %.3f Å (min_distance %.3f Å), energy %s eV",
-                           failed_step, scalars["min_distance"][first_bad], min_distance,
-                           scalars["potential_energy"][first_bad])
-            done += keep
-            bar.update(keep)
-            break
-        state, done = final, done + n
-        bar.update(n)
-        if float(scalars["moved"][-1]) > (0.25 * skin) ** 2:
-            nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
-            fresh, n_rebuilds = True, n_rebuilds + 1
-        else:
-            fresh = False
+                           failed_step, stop["min_distance"], min_distance, stop["potential_energy"])
     bar.close()
     out = {k: np.asarray(v) for k, v in frames.items()}
     out.update(box=np.asarray(box), stable=failed_step is None, failed_step=failed_step, n_steps_done=done,

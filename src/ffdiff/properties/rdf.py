@@ -9,6 +9,8 @@ magnitude), which is why ``r_max`` is limited to that width.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,6 +111,11 @@ def smooth_rdf(positions: Array, box: Array, r: Array, *, sigma: float) -> Array
         _check_range(np.asarray(box), float(np.max(np.asarray(r))) + 4.0 * sigma)
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
         pass  # traced box or grid: the caller vouches for the range
+    return _smooth_rdf(positions, box, r, sigma=sigma)
+
+
+@functools.partial(jax.jit, static_argnames="sigma")  # one compiled program, not one per operation
+def _smooth_rdf(positions: Array, box: Array, r: Array, *, sigma: float) -> Array:
     n = positions.shape[1]
     iu, ju = np.triu_indices(n, k=1)
     inverse = jnp.linalg.inv(box)
