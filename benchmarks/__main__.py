@@ -1,10 +1,11 @@
-"""Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), the
+"""Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), MD
+with list rebuilds through the workflow's driver against LAMMPS (driver.py), the
 classical fits cold and warm (fits.py, needs the workflow's reference stage), and the time per
 workflow stage of the run in this directory (stages.py, needs a finished run). Each prints its
 tables and writes results/benchmarks/<name>.json. Then report.py gathers every table into one
 Markdown block (results/benchmarks/README.md; with --readme also into README.md).
 
-Usage: python -m benchmarks [--quick] [--readme]   (--quick: md.py's two-minute subset)
+Usage: python -m benchmarks [--quick] [--readme]   (--quick: two-minute subsets of md.py and driver.py)
 """
 
 import argparse
@@ -21,6 +22,7 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="put the tables into README.md")
     args = parser.parse_args()
     runs = [("md", ["--quick"] if args.quick else [], True),
+            ("driver", ["--sizes", "64", "216", "--steps", "100", "--repeat", "1"] if args.quick else [], True),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
             ("stages", [], Path("logs").is_dir())]
     for name, extra, ready in runs:

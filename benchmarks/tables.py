@@ -34,6 +34,19 @@ def md_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def driver_table(rows: list[dict]) -> str:
+    lammps = {(r["potential"], r["n_atoms"]): r["us_per_atom_step"] for r in rows if r["code"] == "lammps"}
+    lines = ["| potential | atoms | steps | code | skin Å | list rebuilds | µs/atom-step | ×LAMMPS |",
+             "|---|---:|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        ffdiff = r["code"] != "lammps"
+        ratio = f"{r['us_per_atom_step'] / lammps[(r['potential'], r['n_atoms'])]:.1f}" if ffdiff else ""
+        skin, rebuilds = (f"{r['skin']:.2f}", str(r["n_rebuilds"])) if ffdiff else ("0.50", "")
+        lines.append(f"| {r['potential']} | {r['n_atoms']} | {r['steps']} | {r['code']} | {skin} | {rebuilds} | "
+                     f"{r['us_per_atom_step']:.2f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def grad_table(rows: list[dict]) -> str:
     lines = ["| steps | mode | run s | ×forward | compile s | XLA temp MB | peak RSS MB | run ΔRSS MB | list ok |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---|"]

@@ -7,7 +7,7 @@ Outputs: csv, markdown.
 import json
 from pathlib import Path
 
-from ffdiff.fitting.gnn import read_md_tests
+from ffdiff.results import read_md_tests
 from ffdiff.report import gnn_table, to_markdown
 from ffdiff.workflow import start_job
 

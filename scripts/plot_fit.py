@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ffdiff import plotting
-from ffdiff.fitting.study import best_run
+from ffdiff.results import best_run
 from ffdiff.workflow import start_job
 
 

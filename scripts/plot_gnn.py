@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ffdiff import plotting
-from ffdiff.fitting.gnn import read_md_tests
+from ffdiff.results import read_md_tests
 from ffdiff.workflow import start_job
 
 

@@ -42,3 +42,32 @@ def test_properties_and_errors():
         atoms.get_potential_energy()
     with pytest.raises(ValueError, match="unknown potential 'tersoff'"):
         Calculator("tersoff")
+
+
+def test_short_list_overflow_is_resized_and_recomputed(monkeypatch):
+    """A short list sized exactly for the perfect crystal overflows once one atom moves 0.45 Å (less
+    than skin/2, so the list itself is reused): the NaN energy makes the calculator rebuild and
+    recompute, and energy and forces equal a fresh calculator's to 1e-10."""
+    import functools
+
+    import numpy as np
+
+    from ffdiff import neighbors
+
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    exact = functools.partial(neighbors.neighbor_list, short_multiplier=1.0)
+    monkeypatch.setattr(neighbors, "neighbor_list", exact)
+    calc = Calculator("sw", skin=1.0)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    first = calc._neighbors
+    assert not np.asarray(first.triplet_mask).any()  # SW reads no triplets, so its lists build none
+    moved = atoms.copy()
+    moved.positions[0] += 0.45 * np.array([1.0, 1.0, 0.0]) / np.sqrt(2.0)  # toward a second-shell atom
+    moved.calc = calc
+    energy, forces = moved.get_potential_energy(), moved.get_forces()
+    assert calc._neighbors.short_capacity > first.short_capacity  # it did overflow and re-size
+    monkeypatch.undo()
+    moved.calc = Calculator("sw", skin=1.0)
+    assert np.isfinite(energy) and energy == pytest.approx(moved.get_potential_energy(), abs=1e-10)
+    np.testing.assert_allclose(forces, moved.get_forces(), rtol=0, atol=1e-10)

@@ -82,9 +82,8 @@ class Calculator(_AseCalculator):
                 return nl.update(old, position, box)
             except NeighborListOverflowError:
                 logger.debug("neighbour list overflow; re-allocating")
-        three_body = self.potential.three_body
         return nl.neighbor_list(position, box, self.potential.cutoff(self.params), skin=self.skin, pbc=pbc,
-                                triplets=three_body, short=three_body)
+                                triplets=self.potential.triplets, short=self.potential.three_body)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ffdiff.fitting.study import best_run
+from ffdiff.results import best_run
 
 
 def check_table(checks: list[dict]) -> pd.DataFrame:

@@ -21,15 +21,20 @@ DEFAULT_COMPILATION_CACHE = ".snakemake/ffdiff-jax-cache"
 
 def start_job(snakemake) -> logging.Logger:
     """Everything a rule's script does before its first computation: size JAX's thread pool to the
-    job's threads, switch on the persistent compilation cache, log into the rule's log file."""
+    job's threads, switch on the persistent compilation cache, log into the rule's log file.
+
+    The JAX part is skipped for scripts that have not imported JAX by then (tables, figures,
+    downloads): they then start in well under a second.
+    """
     logger = configure_logging(snakemake)
     started = time.perf_counter()
     atexit.register(lambda: logger.info("wall time %.1f s, peak memory %.0f MB", time.perf_counter() - started,
                                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-    use_cpus(snakemake.threads)
-    cache = os.environ.get(COMPILATION_CACHE, DEFAULT_COMPILATION_CACHE)
-    if cache:
-        enable_compilation_cache(cache)
+    if "jax" in sys.modules:
+        use_cpus(snakemake.threads)
+        cache = os.environ.get(COMPILATION_CACHE, DEFAULT_COMPILATION_CACHE)
+        if cache:
+            enable_compilation_cache(cache)
     return logger
 
 

@@ -208,11 +208,6 @@ def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, r
     return out
 
 
-def read_md_tests(paths) -> dict[tuple[str, str], dict]:
-    """MD-test results keyed by (model, condition), from ``results/gnn/<model>/md_<condition>.json``."""
-    return {(Path(p).parent.name, Path(p).stem.removeprefix("md_")): json.loads(Path(p).read_text()) for p in paths}
-
-
 def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames]) -> dict[str, dict]:
     """Energy and force errors on the train and test splits."""
     return {name: errors(model.energy, params, splits[name]) for name in ("train", "test")}

@@ -30,6 +30,7 @@ from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
 from ffdiff.properties.elastic import elastic_constants
+from ffdiff.results import best_run
 from ffdiff.properties.phonons import (
     band_structure,
     density_of_states,
@@ -216,12 +217,6 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
                  "method": best["method"], "start": best["start"], "loss": best["loss"]},
         "reference": reference_row(reference),
     }
-
-
-def best_run(fits: dict) -> dict:
-    """The run of a :func:`fit_potential` result with the lowest loss."""
-    best = fits["best"]
-    return next(r for r in fits["runs"] if r["method"] == best["method"] and r["start"] == best["start"])
 
 
 def _setup(name: str, fitted: Sequence[str], phonon, lattice_constant: float, overrides):

@@ -256,6 +256,7 @@ def potential(config: MPGNNConfig | None = None, *, seed: int = 0) -> MPGNNPoten
         default_params=MappingProxyType({}),
         cutoff=lambda params: config.cutoff,
         three_body=False,
+        triplets=False,
         config=config,
         seed=seed,
     )

@@ -22,7 +22,10 @@ class Potential:
         energy: pure energy function (see :class:`ffdiff.typing.EnergyFn`).
         default_params: the published parameter set.
         cutoff: interaction range in Å as a function of the parameters.
-        three_body: whether the energy needs triplets in its neighbour list.
+        three_body: a three-body energy, whose lists get a short list (the edges inside the cutoff,
+            selected at every call) so the skin costs little.
+        triplets: whether the energy reads the list's triplets (EDIP does; SW sums its three-body
+            term from per-atom moments and needs none, so its lists skip building them).
         lammps_style: ``pair_style`` whose parameter file format this potential reads and writes.
         cutoff_params: parameters the interaction range depends on (a fit of any of them needs
             neighbour lists with a skin).
@@ -33,6 +36,7 @@ class Potential:
     default_params: Mapping[str, float]
     cutoff: CutoffFn
     three_body: bool = True
+    triplets: bool = True
     lammps_style: str | None = None
     cutoff_params: frozenset[str] = frozenset()
 
@@ -55,7 +59,8 @@ class Potential:
 
 POTENTIALS: Mapping[str, Potential] = MappingProxyType({
     "sw": Potential("sw", stillinger_weber.energy, MappingProxyType(stillinger_weber.DEFAULT_PARAMS),
-                    stillinger_weber.cutoff, lammps_style="sw", cutoff_params=frozenset({"a", "sigma"})),
+                    stillinger_weber.cutoff, triplets=False, lammps_style="sw",
+                    cutoff_params=frozenset({"a", "sigma"})),
     "edip": Potential("edip", edip.energy, MappingProxyType(edip.DEFAULT_PARAMS), edip.cutoff,
                       lammps_style="edip", cutoff_params=frozenset({"a"})),
 })

@@ -401,17 +401,17 @@ def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) ->
             frames[k].extend(np.asarray(obs[k])[pick].tolist())
 
 
-def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float, three_body: bool):
+def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float, three_body: bool, triplets: bool):
     try:
         return update(neighbors, np.asarray(position), np.asarray(box))
     except NeighborListOverflowError:
         logger.info("neighbour list overflowed its capacity; re-allocating (one recompilation)")
-        return _build(position, box, cutoff, skin, three_body)
+        return _build(position, box, cutoff, skin, three_body, triplets)
 
 
-def _build(position, box, cutoff: float, skin: float, three_body: bool) -> NeighborList:
+def _build(position, box, cutoff: float, skin: float, three_body: bool, triplets: bool) -> NeighborList:
     """A fresh list; three-body lists get a short list (SW and EDIP use it, pair models would not)."""
-    return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=three_body,
+    return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
                          short=three_body)
 
 
@@ -434,6 +434,7 @@ def run_md(
     chunk: int = 100,
     min_distance: float = 1.5,
     three_body: bool = True,
+    triplets: bool | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Long MD run on the host in jitted chunks, with neighbour-list rebuilds and stability checks.
@@ -471,7 +472,9 @@ def run_md(
         record_every: steps between recorded frames (frame 0 is the initial state).
         chunk: most steps per compiled call (between host checks and progress updates).
         min_distance: pairs closer than this (Å) mean the run has failed.
-        three_body: list triplets and size a short list (needed by EDIP and SW).
+        three_body: size a short list (SW and EDIP use it).
+        triplets: list triplets (EDIP reads them, SW does not: ``Potential.triplets``); default
+            ``three_body``.
         progress: show a ``tqdm`` bar on stderr.
 
     Returns:
@@ -496,7 +499,8 @@ def run_md(
     position = jnp.asarray(position)
     dtype = position.dtype if position.dtype == jnp.float32 else jnp.float64
     position, box = position.astype(dtype), jnp.asarray(box, dtype)
-    nbrs = _build(position, box, cutoff, skin, three_body)
+    triplets = three_body if triplets is None else triplets
+    nbrs = _build(position, box, cutoff, skin, three_body, triplets)
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
@@ -525,10 +529,10 @@ def run_md(
                 logger.warning("step %d moved an atom by %.3f Å > skin/2 = %.3f Å from a fresh list: unstable",
                                failed_step, float(np.sqrt(stop["moved"])), skin / 2)
             else:
-                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body)
+                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body, triplets)
                 fresh, n_rebuilds = True, n_rebuilds + 1
         elif reason == _OVERFLOW:  # the energy went NaN for want of short-list slots
-            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body), stop["short_needed"])
+            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body, triplets), stop["short_needed"])
             fresh, n_rebuilds = True, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
                         "re-allocated %d edges, %d per atom, %d triplets and continuing from step %d "
