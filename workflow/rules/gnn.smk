@@ -5,8 +5,8 @@ GNN = "resources/gnn"
 # Teacher data and pretraining are deterministic and expensive, so they are eligible for Snakemake's
 # between-workflow cache (`--cache`; key: script, params including CODE_VERSION, raw inputs). Snakemake
 # forbids a benchmark file on a cacheable rule: their logs end with wall time and peak memory instead.
-# The chain teacher data -> pretraining -> fine-tuning is the study's critical path: it goes first
-# (priority) while the classical fits fill the other cores.
+# The chain teacher data -> pretraining -> fine-tuning is the study's critical path: whenever one of
+# its jobs can start it goes before the classical fits (priority), which fill the remaining cores.
 
 
 rule gnn_snapshots:
@@ -18,9 +18,9 @@ rule gnn_snapshots:
     log:
         "logs/gnn_snapshots.log",
     cache: "omit-software"
+    priority: 1
     conda:
         "../envs/ffdiff.yaml"
-    priority: 1
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
@@ -44,9 +44,9 @@ rule gnn_trajectory:
     log:
         "logs/gnn_trajectory/{condition}.log",
     cache: "omit-software"
+    priority: 1
     conda:
         "../envs/ffdiff.yaml"
-    priority: 1
     params:
         teacher=cfg("gnn", "teacher"),
         md=cfg("gnn", "md"),
@@ -72,9 +72,9 @@ rule gnn_pretrain:
     log:
         "logs/gnn_pretrain.log",
     cache: "omit-software"
+    priority: 1
     conda:
         "../envs/ffdiff.yaml"
-    priority: 1
     params:
         model=cfg("gnn", "model"),
         training=cfg("gnn", "pretrain"),
@@ -98,9 +98,9 @@ rule gnn_finetune:
         "logs/gnn_finetune.log",
     benchmark:
         "results/benchmarks/gnn_finetune.tsv"
+    priority: 1
     conda:
         "../envs/ffdiff.yaml"
-    priority: 1
     params:
         training=cfg("gnn", "finetune"),
         split=cfg("gnn", "split"),
@@ -123,9 +123,9 @@ rule gnn_rdf:
         "logs/gnn_rdf.log",
     benchmark:
         "results/benchmarks/gnn_rdf.tsv"
+    priority: 1
     conda:
         "../envs/ffdiff.yaml"
-    priority: 1
     params:
         rdf=cfg("gnn", "rdf"),
         grid=cfg("gnn", "rdf_grid"),
