@@ -30,7 +30,6 @@ from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
 from ffdiff.properties.elastic import elastic_constants
-from ffdiff.results import best_run
 from ffdiff.properties.phonons import (
     band_structure,
     density_of_states,
@@ -39,6 +38,7 @@ from ffdiff.properties.phonons import (
     thermal_properties,
     with_force_constants,
 )
+from ffdiff.results import best_run
 from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)

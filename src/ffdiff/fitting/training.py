@@ -63,9 +63,10 @@ def stack_frames(dataset, cutoff: float) -> Frames:
     capacity = (32 * -(-max(counts) // 32), 1)
     lists = [neighbor_list(x, c, cutoff, triplets=False, capacity=capacity)
              for x, c in zip(positions, cells, strict=True)]
-    device = lambda a: jax.device_put(np.asarray(a))  # noqa: E731  (jnp would compile per shape)
-    stacked = jax.tree.map(lambda *leaves: device(np.stack([np.asarray(leaf) for leaf in leaves])), *lists)
-    return Frames(device(positions), device(cells), device(dataset.energies), device(dataset.forces), stacked)
+    # Stacked by numpy and put on the device as is: jnp.stack would compile a program per leaf shape.
+    stacked = jax.tree.map(lambda *leaves: jax.device_put(np.stack(leaves)), *lists)
+    return Frames(*jax.device_put((positions, cells, np.asarray(dataset.energies), np.asarray(dataset.forces))),
+                  stacked)
 
 
 def predict(energy_fn: EnergyFn, params: Params, frames: Frames) -> tuple[jax.Array, jax.Array]:
