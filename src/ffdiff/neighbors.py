@@ -19,7 +19,10 @@ terms, and drivers re-allocate (:func:`short_overflow`, :func:`grow_short`).
 
 Lists are built on the host (ASE's binned search, exact for any triclinic cell) and padded to a
 fixed capacity, so jitted energy functions do not recompile while counts fluctuate. Padded entries
-point at atom 0 with zero shift and are masked out.
+point at atom 0 with zero shift and are masked out. A periodic list built with ``grid=True`` also
+carries a cell-list layout (:mod:`ffdiff.cell_list`) and can be rebuilt inside ``jit`` at the same
+capacities (:func:`rebuild`, :func:`refresh`): MD then never leaves the compiled loop for a stale
+list, only for an overflow, after which the host allocates a larger list.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ffdiff import cell_list
 from ffdiff.exceptions import NeighborListOverflowError, StructureError
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,7 @@ class NeighborList:
         short_slots: most short-list edges one atom may have, for the short list's triplets
             (0: the short list carries no triplets).
         short_triplets: triplet capacity of the short list.
+        grid: cell-list layout for rebuilding the list inside ``jit`` (None: host rebuilds only).
     """
 
     center: jax.Array
@@ -83,6 +88,7 @@ class NeighborList:
     short_capacity: int = dataclasses.field(default=0, metadata=dict(static=True))
     short_slots: int = dataclasses.field(default=0, metadata=dict(static=True))
     short_triplets: int = dataclasses.field(default=0, metadata=dict(static=True))
+    grid: cell_list.CellGrid | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     @property
     def n_edges(self) -> int:
@@ -141,6 +147,7 @@ def neighbor_list(
     short: bool | int = False,
     short_multiplier: float = 2.0,
     short_triplets: tuple[int, int] | None = None,
+    grid: bool | cell_list.CellGrid = False,
 ) -> NeighborList:
     """Build a padded neighbour list on the host.
 
@@ -162,6 +169,8 @@ def neighbor_list(
             With ``triplets`` the short list's triplets get this head room too, and every atom
             ``_SLOT_MARGIN`` (2) more neighbour slots than the most any atom has.
         short_triplets: (slots per atom, triplets) of the short list's triplets to allocate instead.
+        grid: size a cell-list layout (``True``) or use this one, so that :func:`rebuild` can renew
+            the list inside ``jit``; only for cells periodic along all three vectors (else ignored).
 
     Raises:
         NeighborListOverflowError: ``capacity`` (or an int ``short``) is given and too small.
@@ -202,6 +211,11 @@ def neighbor_list(
                 f"short list needs {n_short} edges, allocated {short_cap}; re-allocate with short=True")
         if triplets and short_cap:
             slots, n_slot_trip = _short_triplet_sizes(i[inside], len(position), short_multiplier, short_triplets)
+    if grid is True and all(pbc):
+        most = int(np.bincount(i, minlength=len(position)).max(initial=0))
+        grid = cell_list.cell_grid(position, box, radius, perpendicular_widths(box),
+                                   slots=_slots(most, capacity_multiplier) if triplets else 0,
+                                   headroom=capacity_multiplier)
     pad_e, pad_t = n_edge_cap - len(i), n_trip_cap - len(trip)
     return NeighborList(
         center=_device(np.pad(i, (0, pad_e)), np.int32),
@@ -218,7 +232,13 @@ def neighbor_list(
         short_capacity=short_cap,
         short_slots=slots,
         short_triplets=n_slot_trip,
+        grid=grid if isinstance(grid, cell_list.CellGrid) else None,
     )
+
+
+def _slots(most: int, multiplier: float) -> int:
+    """Neighbour slots per atom for pairing edges into triplets, given the most any atom has now."""
+    return max(most + _SLOT_MARGIN, math.ceil(multiplier * most))
 
 
 def _short_triplet_sizes(center_inside: np.ndarray, n_atoms: int, multiplier: float,
@@ -247,7 +267,44 @@ def update(neighbors: NeighborList, position, box) -> NeighborList:
         triplets=neighbors.three_body,
         capacity=neighbors.capacity, short=neighbors.short_capacity or False,
         short_triplets=(neighbors.short_slots, neighbors.short_triplets) if neighbors.short_slots else None,
+        grid=neighbors.grid or False,
     )
+
+
+def rebuild(neighbors: NeighborList, position: jax.Array, box: jax.Array) -> tuple[NeighborList, jax.Array]:
+    """The list for ``position``, found inside ``jit`` by the list's cell grid, with the capacities
+    and settings of ``neighbors`` (so nothing recompiles).
+
+    Returns:
+        (the list, overflow flag: a cell, the edges or the triplets did not fit; the list is then
+        incomplete and must be re-allocated on the host with :func:`neighbor_list`).
+    """
+    if neighbors.grid is None:
+        raise ValueError("this list has no cell grid; build it with neighbor_list(..., grid=True) "
+                         "in a periodic cell")
+    position = jax.lax.stop_gradient(position)  # the list's structure has no derivative
+    n_edges, n_trip = neighbors.capacity
+    center, neighbor, shift, mask, overflow = cell_list.search(neighbors.grid, position, box, neighbors.cutoff,
+                                                               n_edges)
+    trip, trip_mask = neighbors.triplets, neighbors.triplet_mask
+    if neighbors.three_body:
+        trip, trip_mask, trip_overflow = _short_triplets(center, mask, position.shape[0], neighbors.grid.slots,
+                                                         n_trip)
+        overflow = overflow | trip_overflow
+    rebuilt = dataclasses.replace(neighbors, center=center, neighbor=neighbor, shift=shift, edge_mask=mask,
+                                  triplets=trip, triplet_mask=trip_mask, reference_position=position)
+    return rebuilt, overflow
+
+
+def refresh(neighbors: NeighborList, position: jax.Array, box: jax.Array):
+    """``neighbors`` while still valid at ``position`` (:func:`needs_update`), else :func:`rebuild`.
+
+    Returns:
+        (list, whether it was rebuilt, overflow flag of the rebuild).
+    """
+    stale = needs_update(neighbors, position)
+    nbrs, overflow = jax.lax.cond(stale, rebuild, lambda n, p, b: (n, jnp.zeros((), bool)), neighbors, position, box)
+    return nbrs, stale, overflow
 
 
 @jax.jit
@@ -266,11 +323,10 @@ def edge_vectors(position: jax.Array, box: jax.Array, neighbors: NeighborList) -
     return dr + neighbors.shift @ box
 
 
-def _inside_count(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius) -> tuple:
-    """(edges shorter than ``radius``, their running count)."""
+def _inside(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius) -> jax.Array:
+    """`[n_edges]` bool: the listed edges shorter than ``radius``."""
     dr = jax.lax.stop_gradient(edge_vectors(position, box, neighbors))  # selection only: no gradient
-    inside = neighbors.edge_mask & (jnp.sum(dr * dr, axis=-1) < jax.lax.stop_gradient(radius) ** 2)
-    return inside, jnp.cumsum(inside.astype(jnp.int32))
+    return neighbors.edge_mask & (jnp.sum(dr * dr, axis=-1) < jax.lax.stop_gradient(radius) ** 2)
 
 
 def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, radius, *,
@@ -283,14 +339,11 @@ def short_list(neighbors: NeighborList, position: jax.Array, box: jax.Array, rad
         inside than slots, in which case the short list misses some and must not be used).
     """
     cap = neighbors.short_capacity
-    inside, rank = _inside_count(neighbors, position, box, radius)
-    n_edges = inside.shape[0]
-    # Edge e goes to slot rank[e] - 1; the rest to a dropped slot. Order-preserving, one scatter.
-    slot = jnp.where(inside, rank - 1, cap)
-    index = jnp.zeros(cap, jnp.int32).at[slot].set(jnp.arange(n_edges, dtype=jnp.int32), mode="drop")
-    mask = jnp.arange(cap) < rank[-1]
+    index, n_inside = cell_list.compact(_inside(neighbors, position, box, radius), cap)
+    mask = jnp.arange(cap) < n_inside
+    index = jnp.where(mask, index, 0)
     center = neighbors.center[index]
-    overflow = rank[-1] > cap
+    overflow = n_inside > cap
     trip, trip_mask = jnp.zeros((1, 2), jnp.int32), jnp.zeros(1, bool)
     with_triplets = triplets and neighbors.short_slots > 0
     if with_triplets:
@@ -308,7 +361,7 @@ def _short_triplets(center, mask, n_atoms: int, slots: int, capacity: int):
     """Triplets of a centre-sorted edge list: (`[capacity, 2]` edge pairs, mask, overflow flag).
 
     Each atom's edges go into a row of ``slots``; every pair of filled slots is a triplet, compacted
-    in order into ``capacity`` entries (cumsum + one scatter, like :func:`short_list`).
+    in order into ``capacity`` entries (:func:`ffdiff.cell_list.compact`).
     """
     count = jax.ops.segment_sum(mask.astype(jnp.int32), center, num_segments=n_atoms)
     edge = jnp.arange(center.shape[0], dtype=jnp.int32)
@@ -316,11 +369,11 @@ def _short_triplets(center, mask, n_atoms: int, slots: int, capacity: int):
     row = jnp.where(mask & (place < slots), center, n_atoms)  # padding and overflow: dropped
     table = jnp.zeros((n_atoms, slots), jnp.int32).at[row, place].set(edge, mode="drop")
     a, b = np.triu_indices(slots, k=1)
-    valid = (b[None, :] < count[:, None]).ravel()
-    rank = jnp.cumsum(valid.astype(jnp.int32))
-    pairs = jnp.stack([table[:, a].ravel(), table[:, b].ravel()], axis=1)
-    trip = jnp.zeros((capacity, 2), jnp.int32).at[jnp.where(valid, rank - 1, capacity)].set(pairs, mode="drop")
-    return trip, jnp.arange(capacity) < rank[-1], (jnp.max(count) > slots) | (rank[-1] > capacity)
+    index, n_trip = cell_list.compact((b[None, :] < count[:, None]).ravel(), capacity)
+    mask = jnp.arange(capacity) < n_trip
+    atom, pair = index // len(a), index % len(a)
+    trip = jnp.where(mask[:, None], jnp.stack([table[atom, jnp.asarray(a)[pair]], table[atom, jnp.asarray(b)[pair]]], axis=1), 0)
+    return trip, mask, (jnp.max(count) > slots) | (n_trip > capacity)
 
 
 def short_overflow(neighbors: NeighborList, position: jax.Array, box: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -331,10 +384,10 @@ def short_overflow(neighbors: NeighborList, position: jax.Array, box: jax.Array)
         one atom, and their triplets; whether they exceed ``short_capacity``, ``short_slots`` or
         ``short_triplets`` — the last two only if the list sized short-list triplets).
     """
-    inside, rank = _inside_count(neighbors, position, box, neighbors.cutoff - neighbors.skin)
+    inside = _inside(neighbors, position, box, neighbors.cutoff - neighbors.skin)
     count = jax.ops.segment_sum(inside.astype(jnp.int32), neighbors.center, num_segments=position.shape[0])
-    needed = jnp.stack([rank[-1], jnp.max(count), jnp.sum(count * (count - 1) // 2)])
-    over = (neighbors.short_capacity > 0) & (rank[-1] > neighbors.short_capacity)
+    needed = jnp.stack([jnp.sum(count), jnp.max(count), jnp.sum(count * (count - 1) // 2)])
+    over = (neighbors.short_capacity > 0) & (needed[0] > neighbors.short_capacity)
     if neighbors.short_slots:
         over = over | (needed[1] > neighbors.short_slots) | (needed[2] > neighbors.short_triplets)
     return needed, over

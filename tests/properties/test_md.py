@@ -115,17 +115,29 @@ def test_run_md_matches_single_simulate():
     assert np.ptp(out["total_energy"]) < 1e-3 * len(atoms)
 
 
-def test_run_md_with_rebuilds_matches_reference():
-    """1500 K with a 0.4 Å skin and 12-step chunks: the driver stops chunks where the list went stale
-    and rebuilds it there, all on one compiled program; the frames agree to 1e-9 Å with a reference that
-    rebuilds every 4 steps (only summation order differs)."""
+@pytest.mark.parametrize("headroom", [1.25, 1.0])
+def test_run_md_with_rebuilds_matches_reference(monkeypatch, caplog, headroom):
+    """1500 K with a 0.4 Å skin and 12-step chunks: the list is rebuilt inside the compiled chunk wherever
+    it went stale, on one compiled program and one host-built list; the frames agree to 1e-9 Å with a
+    reference that rebuilds every 4 steps on the host (only summation order differs). Sized without
+    head room, a rebuilt list outgrows its capacity: the host allocates a larger one (a recompilation
+    each time) and the frames still agree."""
+    import functools
+
     atoms = rattled(diamond(repeat=2), 0.05, seed=1)
     params = SW.params()
+    builds = []
+    build = functools.partial(md.neighbor_list, capacity_multiplier=headroom)
+    monkeypatch.setattr(md, "neighbor_list", lambda *a, **k: builds.append(1) or build(*a, **k))
     md._chunk.clear_cache()
-    out = md.run_md(SW.energy, params, atoms.positions, atoms.cell.array, n_steps=118, chunk=12,
-                    record_every=4, skin=0.4, temperature_K=1500.0, **_kw())
+    with caplog.at_level("INFO", logger="ffdiff.properties.md"):
+        out = md.run_md(SW.energy, params, atoms.positions, atoms.cell.array, n_steps=118, chunk=12,
+                        record_every=4, skin=0.4, temperature_K=1500.0, **_kw())
     assert out["stable"] and out["n_rebuilds"] >= 2 and out["n_steps_done"] == 118
-    assert md._chunk._cache_size() == 1  # a short last chunk and mid-chunk stops compile nothing new
+    reallocated = caplog.text.count("outgrew its capacity")
+    assert (reallocated > 0) is (headroom == 1.0)
+    # a short last chunk and mid-chunk stops compile nothing new; only a larger list does
+    assert len(builds) == md._chunk._cache_size() == 1 + reallocated
 
     _, _, box, nbrs, state = _setup("sw", atoms, 1500.0, seed=3, skin=0.4)
     run = jax.jit(lambda s, nb: md.simulate(SW.energy, params, s, box, nb, n_steps=4, dt=1.0,

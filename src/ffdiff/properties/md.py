@@ -4,11 +4,12 @@ Units are LAMMPS metal units: positions in Å, velocities in Å/fs, forces in eV
 time steps and thermostat periods in fs, temperatures in K.
 
 A trajectory is one :func:`jax.lax.scan` (:func:`simulate`), so ``jax.grad`` of any function of the
-observations reaches the potential parameters. The neighbour list is fixed during a scan: it stores
-explicit image shifts for the positions it was built for, so positions are never wrapped back
+observations reaches the potential parameters. The neighbour list is fixed during :func:`simulate`: it
+stores explicit image shifts for the positions it was built for, so positions are never wrapped back
 into the cell, and the caller must keep every atom within ``skin / 2`` of the list's reference
-positions. :func:`run_md` is the host driver for long runs: it stops a compiled chunk at the first
-step whose list went stale and rebuilds the list there.
+positions. :func:`run_md` is the driver for long runs: compiled chunks that rebuild the list inside
+the scan wherever it goes stale, check stability at every step, and return to the host only to
+record frames or to allocate a larger list.
 
 References:
     G. J. Martyna, M. L. Klein and M. Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940
@@ -29,16 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 from ase import units
 
-from ffdiff.exceptions import NeighborListOverflowError
 from ffdiff.neighbors import (
     NeighborList,
     edge_vectors,
     grow_short,
     neighbor_list,
-    needs_update,
     short_overflow,
-    update,
 )
+from ffdiff.neighbors import refresh as refresh_list
 from ffdiff.potentials._masking import distance
 from ffdiff.typing import Array, EnergyFn, Params
 from ffdiff.units import SI_MASS_AMU
@@ -160,11 +159,25 @@ def _init_state(energy_fn, params, position, box, neighbors, mass, temperature_K
 
 def nve_step(energy_fn: EnergyFn, params: Params, state: MDState, box: Array, neighbors, dt) -> MDState:
     """One velocity-Verlet step of ``dt`` fs, the same update as LAMMPS ``fix nve``."""
+    return _verlet(energy_fn, params, state, box, neighbors, dt, refresh=False)[0]
+
+
+def _verlet(energy_fn, params, state: MDState, box, neighbors, dt, *, refresh: bool):
+    """Velocity Verlet; with ``refresh`` the list is renewed inside ``jit`` where the drifted positions
+    need it, before the forces (:func:`ffdiff.neighbors.refresh`).
+
+    Returns:
+        (state, list, whether the list was rebuilt, whether that rebuild overflowed).
+    """
     half_kick = 0.5 * dt / (MVV2E * state.mass[:, None])
     velocity = state.velocity + half_kick * state.force
     position = state.position + dt * velocity
+    rebuilt = overflow = jnp.zeros((), bool)
+    if refresh:
+        neighbors, rebuilt, overflow = refresh_list(neighbors, position, box)
     e, f = _energy_force(energy_fn, params, position, box, neighbors)
-    return state.replace(position=position, velocity=velocity + half_kick * f, force=f, potential_energy=e)
+    state = state.replace(position=position, velocity=velocity + half_kick * f, force=f, potential_energy=e)
+    return state, neighbors, rebuilt, overflow
 
 
 def chain_masses(n_atoms: int, chain_length: int, temperature_K, tau, dtype) -> Array:
@@ -214,12 +227,19 @@ def nvt_step(energy_fn: EnergyFn, params: Params, state: MDState, box: Array, ne
         chain_steps: outer sub-steps n_c of the chain update.
         sy_order: Suzuki–Yoshida order (1, 3 or 5).
     """
+    return _nose_hoover(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, chain_steps, sy_order,
+                        refresh=False)[0]
+
+
+def _nose_hoover(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, chain_steps=2, sy_order=3, *,
+                 refresh: bool):
+    """:func:`nvt_step`, returning what :func:`_verlet` does."""
     kt = KB * temperature_K
     q = chain_masses(state.position.shape[0], state.chain_velocity.shape[0], temperature_K, tau,
                      state.velocity.dtype)
     state = _chain_half_step(state, kt, q, dt, chain_steps, sy_order)
-    state = nve_step(energy_fn, params, state, box, neighbors, dt)
-    return _chain_half_step(state, kt, q, dt, chain_steps, sy_order)
+    state, *rest = _verlet(energy_fn, params, state, box, neighbors, dt, refresh=refresh)
+    return _chain_half_step(state, kt, q, dt, chain_steps, sy_order), *rest
 
 
 def conserved_energy(state: MDState, *, temperature_K=None, tau=100.0) -> Array:
@@ -242,10 +262,11 @@ def _default_observe(state: MDState) -> Array:
     return state.position
 
 
-def _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau) -> MDState:
+def _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau, *, refresh=False):
+    """One step of ``ensemble``: (state, list, rebuilt, overflow) as :func:`_verlet` returns them."""
     if ensemble == "nve":
-        return nve_step(energy_fn, params, state, box, neighbors, dt)
-    return nvt_step(energy_fn, params, state, box, neighbors, dt, temperature_K=temperature_K, tau=tau)
+        return _verlet(energy_fn, params, state, box, neighbors, dt, refresh=refresh)
+    return _nose_hoover(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, refresh=refresh)
 
 
 def simulate(
@@ -308,7 +329,7 @@ def simulate(
     observe = observe or _default_observe
 
     def step(state, _):
-        state = _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau)
+        state = _advance(energy_fn, params, state, box, neighbors, dt, ensemble, temperature_K, tau)[0]
         return state, observe(state)
 
     if remat:
@@ -338,56 +359,59 @@ def _first_frame(state: MDState, box, neighbors, thermostat_t, tau) -> tuple[dic
     return _frame(state, thermostat_t, tau), _min_distance(state.position, box, neighbors)
 
 
-# Why a chunk stopped before its last step: the first rejected step's list went stale, its short list
-# overflowed, or it failed the stability checks (tested in this order: a stale list invalidates the rest).
-_RUNNING, _STALE, _OVERFLOW, _BAD = range(4)
+# Why a chunk stopped before its last step: the first rejected step's list, rebuilt inside the chunk, did not
+# fit its capacities; its short list overflowed; or it failed the stability checks.
+_RUNNING, _REALLOCATE, _OVERFLOW, _BAD = range(4)
 
 
 @functools.partial(jax.jit, static_argnames=("energy_fn", "length", "ensemble"))
 def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, n_steps, min_distance, *, length,
            ensemble):
-    """Up to ``n_steps`` (traced, ≤ ``length``) steps in one scan of static ``length``.
+    """Up to ``n_steps`` (traced, ≤ ``length``) steps in one scan of static ``length``, renewing the list
+    inside the scan wherever it goes stale (:func:`ffdiff.neighbors.refresh`).
 
-    The scan stops at the first step it would reject (see ``_STALE`` etc.): that step is discarded, the
-    carried state stays the last accepted one and the remaining iterations are skipped, so one compiled
-    program serves every chunk of a run, whatever its length or where it stopped.
+    The scan stops at the first step it would reject (see ``_REALLOCATE`` etc.): that step is discarded,
+    the carried state stays the last accepted one and the remaining iterations are skipped, so one
+    compiled program serves every chunk of a run, whatever its length or where it stopped.
 
     Returns:
-        (last accepted state, per-iteration observations, ``{"accepted", "reason", ...}`` with the
-        rejected step's diagnostics).
+        (last accepted state, list valid for it unless the chunk stopped for want of room, per-iteration
+        observations, ``{"accepted", "reason", "rebuilds", ...}`` with the rejected step's diagnostics).
     """
     thermostat_t = temperature_K if ensemble == "nvt" else None
 
-    def attempt(s):
-        new = _advance(energy_fn, params, s, box, neighbors, dt, ensemble, thermostat_t, tau)
-        needed, overflow = short_overflow(neighbors, new.position, box)
-        shortest = _min_distance(new.position, box, neighbors)
+    def attempt(s, nbrs):
+        new, nbrs, rebuilt, list_overflow = _advance(energy_fn, params, s, box, nbrs, dt, ensemble, thermostat_t, tau,
+                                                     refresh=True)
+        needed, short_over = short_overflow(nbrs, new.position, box)
+        shortest = _min_distance(new.position, box, nbrs)
         bad = ~jnp.isfinite(new.potential_energy) | ~jnp.isfinite(conserved_energy(new)) \
             | ~(shortest >= min_distance)  # NaN distances count as bad
-        stale = needs_update(neighbors, new.position)
-        reason = jnp.select([stale, overflow, bad], [_STALE, _OVERFLOW, _BAD], _RUNNING)
-        moved = jnp.max(jnp.sum((new.position - neighbors.reference_position) ** 2, axis=-1))
-        return new, {"reason": reason, "min_distance": shortest, "moved": moved, "short_needed": needed,
-                     "potential_energy": new.potential_energy}
+        reason = jnp.select([list_overflow, short_over, bad], [_REALLOCATE, _OVERFLOW, _BAD], _RUNNING)
+        return new, nbrs, {"reason": reason, "rebuilt": rebuilt, "min_distance": shortest, "short_needed": needed,
+                           "potential_energy": new.potential_energy}
 
     def step(carry, i):
-        s, stop = carry
+        s, nbrs, stop = carry
         active = (stop["reason"] == _RUNNING) & (i < n_steps)
-        new, check = jax.lax.cond(active, attempt, lambda s: (s, jax.tree.map(jnp.zeros_like, stop["check"])), s)
+        idle = jax.tree.map(jnp.zeros_like, stop["check"])
+        new, nbrs, check = jax.lax.cond(active, attempt, lambda s, nbrs: (s, nbrs, idle), s, nbrs)
         accept = active & (check["reason"] == _RUNNING)
         s = jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, s)
         reject = active & ~accept
         stop = {"reason": jnp.where(reject, check["reason"], stop["reason"]),
                 "accepted": stop["accepted"] + accept.astype(jnp.int32),
+                "rebuilds": stop["rebuilds"] + (accept & check["rebuilt"]).astype(jnp.int32),
                 "check": jax.tree.map(lambda a, b: jnp.where(reject, a, b), check, stop["check"])}
-        return (s, stop), _frame(new, thermostat_t, tau)
+        return (s, nbrs, stop), _frame(new, thermostat_t, tau)
 
-    _, check0 = jax.eval_shape(attempt, state)
+    _, _, check0 = jax.eval_shape(attempt, state, neighbors)
     check0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), check0)  # reason 0 = _RUNNING
-    stop0 = {"reason": check0["reason"], "accepted": jnp.int32(0), "check": check0}
-    (final, stop), obs = jax.lax.scan(step, (state, stop0), jnp.arange(length))
-    return final, obs, {"accepted": stop["accepted"], "reason": stop["reason"], **{
-        k: v for k, v in stop["check"].items() if k != "reason"}}
+    stop0 = {"reason": check0["reason"], "accepted": jnp.int32(0), "rebuilds": jnp.int32(0), "check": check0}
+    # A rejected step's list is carried on, unused: the host allocates a new one or the run ends.
+    (final, nbrs, stop), obs = jax.lax.scan(step, (state, neighbors, stop0), jnp.arange(length))
+    return final, nbrs, obs, {"accepted": stop["accepted"], "reason": stop["reason"], "rebuilds": stop["rebuilds"],
+                              **{k: v for k, v in stop["check"].items() if k not in ("reason", "rebuilt")}}
 
 
 def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) -> None:
@@ -401,18 +425,11 @@ def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) ->
             frames[k].extend(np.asarray(obs[k])[pick].tolist())
 
 
-def _rebuild(neighbors: NeighborList, position, box, cutoff: float, skin: float, three_body: bool, triplets: bool):
-    try:
-        return update(neighbors, np.asarray(position), np.asarray(box))
-    except NeighborListOverflowError:
-        logger.info("neighbour list overflowed its capacity; re-allocating (one recompilation)")
-        return _build(position, box, cutoff, skin, three_body, triplets)
-
-
 def _build(position, box, cutoff: float, skin: float, three_body: bool, triplets: bool) -> NeighborList:
-    """A fresh list; three-body lists get a short list (SW and EDIP use it, pair models would not)."""
+    """A fresh list that can be rebuilt inside ``jit``; three-body lists get a short list (SW and EDIP use
+    it, pair models would not)."""
     return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
-                         short=three_body)
+                         short=three_body, grid=True)
 
 
 def run_md(
@@ -437,22 +454,23 @@ def run_md(
     triplets: bool | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Long MD run on the host in jitted chunks, with neighbour-list rebuilds and stability checks.
+    """Long MD run in jitted chunks, with neighbour-list rebuilds and stability checks.
 
     The run advances in chunks of up to ``chunk`` steps, each a call of one compiled scan (the same
-    program for every chunk of the run: its length and where it stops are traced values). A chunk
-    stops at the first step it would reject and keeps the state before it: when that step finds the
-    list stale (some atom moved more than ``skin / 2``), the list is rebuilt on the host at the kept
-    state and the run goes on from there, so lists are rebuilt exactly when needed and no accepted
-    step is computed with a stale list. Likewise a step whose short list (used by SW and EDIP, see
-    :func:`ffdiff.neighbors.short_list`) overflowed, which makes the energy NaN, is re-run with more
-    slots (one recompilation); the overflow test uses the list's ``cutoff - skin``, so ``cutoff``
-    must be the potential's range.
+    program for every chunk of the run: its length and where it stops are traced values). The list
+    is rebuilt inside the scan, by a cell-list search (:mod:`ffdiff.cell_list`), at every step whose
+    drifted positions are more than ``skin / 2`` from those it was built for, before that step's
+    forces, so lists are rebuilt exactly when needed and no force sees a stale list. A chunk stops
+    at the first step it would reject and keeps the state before it: a step whose rebuilt list did
+    not fit its capacities, or whose short list (used by SW and EDIP, see
+    :func:`ffdiff.neighbors.short_list`) overflowed, which makes the energy NaN, is re-run after the
+    host allocated a larger list (one recompilation); the overflow test uses the list's
+    ``cutoff - skin``, so ``cutoff`` must be the potential's range.
 
     Stability is checked at every step: the run stops at the first step whose positions or
     energies are not finite or whose shortest pair (taken from the neighbour list, valid at
     every accepted step) is closer than ``min_distance``; that step is reported exactly, no
-    bisection is needed. A step that moves some atom more than ``skin / 2`` from a fresh list
+    bisection is needed. A step whose rebuilt list outgrows one built on the host a step before
     is reported as unstable too.
 
     Args:
@@ -512,28 +530,30 @@ def run_md(
         logger.warning("initial configuration unusable: shortest pair %.3f Å (min_distance %.3f Å), "
                        "energy %s eV", first, min_distance, frames["potential_energy"][0])
 
-    done, fresh, n_rebuilds = 0, True, 0
+    done, since_build, n_rebuilds = 0, 0, 0
     bar = tqdm(total=n_steps, disable=not progress, unit="step", mininterval=5.0, desc=f"MD {ensemble}")
     while failed_step is None and done < n_steps:
-        state, obs, stop = _chunk(energy_fn, params, state, box, nbrs, dt, temperature_K, tau,
-                                  min(chunk, n_steps - done), min_distance, length=chunk, ensemble=ensemble)
+        state, carried, obs, stop = _chunk(energy_fn, params, state, box, nbrs, dt, temperature_K, tau,
+                                           min(chunk, n_steps - done), min_distance, length=chunk, ensemble=ensemble)
         stop = {k: np.asarray(v) for k, v in stop.items()}
         keep, reason = int(stop["accepted"]), int(stop["reason"])
         _record(frames, obs, done, keep, record_every)
-        done += keep
+        done, since_build, n_rebuilds = done + keep, since_build + keep, n_rebuilds + int(stop["rebuilds"])
         bar.update(keep)
-        fresh = fresh and keep == 0
-        if reason == _STALE:
-            if fresh:
-                failed_step = done + 1
-                logger.warning("step %d moved an atom by %.3f Å > skin/2 = %.3f Å from a fresh list: unstable",
-                               failed_step, float(np.sqrt(stop["moved"])), skin / 2)
-            else:
-                nbrs = _rebuild(nbrs, state.position, box, cutoff, skin, three_body, triplets)
-                fresh, n_rebuilds = True, n_rebuilds + 1
+        if reason == _RUNNING:
+            nbrs = carried
+        elif reason == _REALLOCATE and since_build == 0:  # a fresh list's neighbourhood changed in one step
+            failed_step = done + 1
+            logger.warning("MD unstable at step %d: the neighbour list rebuilt there needs more than 1.25 times the "
+                           "room of one built a step earlier", failed_step)
+        elif reason == _REALLOCATE:
+            nbrs, since_build, n_rebuilds = _build(state.position, box, cutoff, skin, three_body, triplets), 0, \
+                n_rebuilds + 1
+            logger.info("neighbour list outgrew its capacity at step %d; re-allocated %d edges and %d triplets and "
+                        "continuing from step %d (one recompilation)", done + 1, *nbrs.capacity, done)
         elif reason == _OVERFLOW:  # the energy went NaN for want of short-list slots
             nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body, triplets), stop["short_needed"])
-            fresh, n_rebuilds = True, n_rebuilds + 1
+            since_build, n_rebuilds = 0, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
                         "re-allocated %d edges, %d per atom, %d triplets and continuing from step %d "
                         "(one recompilation)", done + 1, *stop["short_needed"], nbrs.short_capacity,
