@@ -1,14 +1,14 @@
-"""MD with neighbour-list rebuilds: ffdiff's host driver ``run_md`` against LAMMPS on the same core.
+"""MD with neighbour-list rebuilds: ffdiff's driver ``run_md`` against LAMMPS on the same core.
 
 ``benchmarks/md.py`` times the compiled trajectory alone (``simulate``, one list for the whole run).
-Here the whole driver the workflow uses is timed: ``run_md`` builds its list on the host, runs one
-compiled chunk program that stops at the first step whose list went stale (an atom moved more than
-half the skin), rebuilds the list there (ASE's neighbour search, on the host) and goes on, checking
-stability at every step. Same start as md.py (diamond Si rattled by 0.02 Å, ffdiff's Maxwell-Boltzmann
-velocities at 600 K, seed 0: ``run_md`` draws exactly those), NVE, 1 fs, float64, one pinned core
-and one XLA thread; LAMMPS (``sw``, ``edip/multi``, 0.5 Å skin, checked every step) runs in the same
-process. Each ``run_md`` case is called once to compile, then timed ``--repeat`` times (best kept);
-a timed call includes building the first list and every rebuild.
+Here the whole driver the workflow uses is timed: ``run_md`` builds its first list on the host, then
+runs compiled chunks that rebuild the list inside the scan (a cell-list search) at every step whose
+positions moved an atom more than half the skin from the list's, and check stability at every step,
+as LAMMPS checks its list every step. Same start as md.py (diamond Si rattled by 0.02 Å, ffdiff's
+Maxwell-Boltzmann velocities at 600 K, seed 0: ``run_md`` draws exactly those), NVE, 1 fs, float64,
+one pinned core and one XLA thread; LAMMPS (``sw``, ``edip/multi``, 0.5 Å skin, checked every step)
+runs in the same process. Each ``run_md`` case is called once to compile, then timed ``--repeat``
+times (best kept); a timed call includes building the first list and every rebuild.
 
 Usage: python benchmarks/driver.py [--sizes 64 216 1728 8000] [--steps 300] [--skins 0.5 1.0]
                                    [--repeat 2] [--core N] [--out results/benchmarks/driver.json]

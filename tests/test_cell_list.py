@@ -14,8 +14,8 @@ from ffdiff.neighbors import neighbor_list, rebuild, refresh
 CUTOFF, SKIN = 3.77118, 0.5
 
 
-@pytest.mark.parametrize("length", [1, 31, 32, 33, 1000, 4099])
-@pytest.mark.parametrize("density", [0.0, 0.06, 0.5, 1.0])
+@pytest.mark.parametrize("length", [1, 32, 33, 4099])
+@pytest.mark.parametrize("density", [0.0, 0.06, 1.0])
 def test_compact_equals_nonzero(length, density):
     mask = np.random.default_rng(length).random(length) < density
     want = np.flatnonzero(mask)

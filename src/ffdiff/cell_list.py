@@ -6,7 +6,8 @@ radius. A pair closer than r then differs by at most one cell along every vector
 cell too (r / w_a <= 1 / n_a in fractional units), so an atom's candidates are the atoms of the 27
 cells around its own. Along a vector with room for fewer than 3 cells the whole width is one cell
 and the candidates are its periodic images up to ceil(r / w_a) widths away, which also finds an
-atom's own images in a small cell.
+atom's own images in a small cell, or only each pair's nearest image where w_a > 2r. Small systems
+(216 atoms and fewer in diamond Si) are searched as one such cell: fewer candidates than 27 cells.
 
 Shapes are static: every cell holds at most ``cell_capacity`` atoms and the result at most
 ``capacity`` pairs, so the search compiles once and a too-full cell or list is reported as an
@@ -82,6 +83,7 @@ def cell_grid(position, box, radius: float, widths, *, slots: int = 0, headroom:
 
 
 def _layout(cells, position, box, radius, widths, headroom) -> CellGrid:
+    """The grid with these cells per vector, sized for ``position``."""
     one = cells == 1
     reach = np.where(one, np.where(widths > 2 * radius, 0, np.ceil(radius / widths).astype(int)), 1)
     cell, _, _ = _cell_index(position, np.asarray(box, np.float64), cells, np)

@@ -368,11 +368,11 @@ def _short_triplets(center, mask, n_atoms: int, slots: int, capacity: int):
     place = edge - (jnp.cumsum(count) - count)[center]  # rank of the edge among its centre's edges
     row = jnp.where(mask & (place < slots), center, n_atoms)  # padding and overflow: dropped
     table = jnp.zeros((n_atoms, slots), jnp.int32).at[row, place].set(edge, mode="drop")
-    a, b = np.triu_indices(slots, k=1)
+    a, b = (jnp.asarray(x) for x in np.triu_indices(slots, k=1))
     index, n_trip = cell_list.compact((b[None, :] < count[:, None]).ravel(), capacity)
     mask = jnp.arange(capacity) < n_trip
-    atom, pair = index // len(a), index % len(a)
-    trip = jnp.where(mask[:, None], jnp.stack([table[atom, jnp.asarray(a)[pair]], table[atom, jnp.asarray(b)[pair]]], axis=1), 0)
+    atom, pair = index // a.shape[0], index % a.shape[0]
+    trip = jnp.where(mask[:, None], jnp.stack([table[atom, a[pair]], table[atom, b[pair]]], axis=1), 0)
     return trip, mask, (jnp.max(count) > slots) | (n_trip > capacity)
 
 
