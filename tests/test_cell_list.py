@@ -14,7 +14,7 @@ from ffdiff.neighbors import neighbor_list, rebuild, refresh
 CUTOFF, SKIN = 3.77118, 0.5
 
 
-@pytest.mark.parametrize("length", [1, 32, 33, 4099])
+@pytest.mark.parametrize("length", [32, 4099])  # one whole word; many words and a partial one
 @pytest.mark.parametrize("density", [0.0, 0.06, 1.0])
 def test_compact_equals_nonzero(length, density):
     mask = np.random.default_rng(length).random(length) < density
@@ -50,8 +50,8 @@ def _structure(name):
     return bulk("Si", "diamond", a=5.431).repeat((3, 3, 6))  # triclinic; see the "mixed" layout below
 
 
-@pytest.mark.parametrize("triplets", [False, True])
-@pytest.mark.parametrize("name", ["primitive", "cubic-64", "cubic-512", "triclinic-mixed"])
+@pytest.mark.parametrize(("name", "triplets"), [("primitive", True), ("cubic-64", True), ("cubic-512", False),
+                                                ("cubic-512", True), ("triclinic-mixed", True)])
 def test_rebuild_inside_jit_equals_the_host_list(name, triplets):
     """Moved atoms (0.15 Å noise, some by whole cell vectors): the list found inside jit has exactly the
     host's (i, j, S) edges and triplets, for every kind of layout the search has."""

@@ -375,8 +375,9 @@ def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, n_s
     compiled program serves every chunk of a run, whatever its length or where it stopped.
 
     Returns:
-        (last accepted state, list valid for it unless the chunk stopped for want of room, per-iteration
-        observations, ``{"accepted", "reason", "rebuilds", ...}`` with the rejected step's diagnostics).
+        (last accepted state, list of the last step tried: valid for that state when the chunk ran to
+        its end, else stale or incomplete and to be discarded, per-iteration observations,
+        ``{"accepted", "reason", "rebuilds", ...}`` with the rejected step's diagnostics).
     """
     thermostat_t = temperature_K if ensemble == "nvt" else None
 
