@@ -170,7 +170,7 @@ def neighbor_list(
             ``_SLOT_MARGIN`` (2) more neighbour slots than the most any atom has.
         short_triplets: (slots per atom, triplets) of the short list's triplets to allocate instead.
         grid: size a cell-list layout (``True``) or use this one, so that :func:`rebuild` can renew
-            the list inside ``jit``; only for cells periodic along all three vectors (else ignored).
+            the list inside ``jit``; ``True`` sizes none in a cell not periodic along all three vectors.
 
     Raises:
         NeighborListOverflowError: ``capacity`` (or an int ``short``) is given and too small.
