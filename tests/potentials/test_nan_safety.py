@@ -31,8 +31,8 @@ def test_finite_values_and_gradients(name, case):
         e, f, s = energy_forces_stress(potential.energy, params, position, box, nbrs)
         return e + jnp.sum(f**2) + jnp.sum(to_voigt(s))
 
-    value = summary(params, position)
-    d_params, d_pos = jax.grad(summary, argnums=(0, 1))(params, position)
+    value = jax.jit(summary)(params, position)  # compiled, as every caller runs it
+    d_params, d_pos = jax.jit(jax.grad(summary, argnums=(0, 1)))(params, position)
     assert np.isfinite(value)
     assert all(np.isfinite(v) for v in d_params.values()), d_params
     assert np.all(np.isfinite(d_pos))

@@ -163,7 +163,7 @@ def test_run_md_reallocates_an_overflowing_short_list(monkeypatch, caplog):
     monkeypatch.setattr(md, "neighbor_list", functools.partial(md.neighbor_list, short_multiplier=1.0))
     with caplog.at_level("INFO", logger="ffdiff.properties.md"):
         out = md.run_md(SW.energy, params, atoms.positions, atoms.cell.array, n_steps=40, chunk=20, record_every=1,
-                        skin=2.0, temperature_K=1500.0, **_kw())
+                        skin=1.0, temperature_K=1500.0, **_kw())
     assert "short neighbour list overflowed" in caplog.text
     assert out["stable"] and out["n_steps_done"] == 40
     _, _, box, nbrs, state0 = _setup("sw", atoms, 1500.0, seed=3, skin=2.0)

@@ -5,6 +5,8 @@ import shutil
 
 from run_workflow import ROOT, edited_config, planned_jobs, snakemake
 
+from ffdiff.workflow import COMPILATION_CACHE
+
 CONFIG = ROOT / "config/smoke.yaml"
 CLASSICAL = {"download_phonopy_sdist", "extract_phonopy_example", "reference_structures", "check_potential",
              "potentials_table", "elastic_reference", "dft_force_constants", "fit", "fit_table", "landscape",
@@ -50,8 +52,10 @@ def test_new_ffdiff_version_reruns_every_computation_but_no_download(smoke_run, 
     assert plan["gnn_snapshots"] == 1 and plan["gnn_md_test"] == 9
 
 
-def test_a_fit_rerun_elsewhere_is_bit_identical(smoke_run, tmp_path):
-    """Same config, seed and software: the multi-start fit (float64) gives the same bytes."""
+def test_a_fit_rerun_elsewhere_is_bit_identical(smoke_run, tmp_path, monkeypatch):
+    """Same config, seed and software: the multi-start fit (float64) gives the same bytes, compiled
+    afresh (its own, empty compilation cache)."""
+    monkeypatch.setenv(COMPILATION_CACHE, str(tmp_path / "jax-cache"))
     shutil.copytree(smoke_run / "resources", tmp_path / "resources")  # keeps mtimes: nothing upstream reruns
     target = "results/fits/elastic_paper/sw/fits.json"
     snakemake(tmp_path, target, "--rerun-triggers", "mtime")
