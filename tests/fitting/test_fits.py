@@ -74,7 +74,8 @@ def test_hessian_coordinates_solve_an_ill_conditioned_quadratic_at_once():
 
 
 def _hessian(potential, params, geometry):
-    return np.asarray(jax.jit(force_constants, static_argnums=0)(potential.energy, params, *geometry.supercell(params)))
+    fc = jax.jit(force_constants, static_argnums=0)(potential.energy, params, *geometry.supercell(params))
+    return np.asarray(fc)
 
 
 @pytest.mark.parametrize(("name", "fitted"), [("sw", ("epsilon", "lam")), ("edip", ("A", "lam"))])

@@ -69,7 +69,8 @@ def test_elastic_constants_match_lammps(potential, a):
     params = pot.params()
     atoms = bulk("Si", "diamond", a=a, cubic=True)
     nbrs = neighbor_list(atoms.positions, atoms.cell.array, pot.cutoff(params))
-    ours = jax.jit(elastic_constants, static_argnums=0)(pot.energy, params, jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array), nbrs)
+    ours = jax.jit(elastic_constants, static_argnums=0)(pot.energy, params, jnp.asarray(atoms.positions),
+                                                        jnp.asarray(atoms.cell.array), nbrs)
     theirs = lammps_constants(potential, {k: float(v) for k, v in params.items()}, a)
     assert float(ours["relaxed"][0, 0]) == pytest.approx(theirs["C11"], abs=0.01)
     assert float(ours["relaxed"][0, 1]) == pytest.approx(theirs["C12"], abs=0.01)

@@ -25,7 +25,8 @@ CASES = [("sw", 5.431, 151.4131, 76.4154, 56.4463, 109.7479),
 @pytest.mark.parametrize(("name", "a", "c11", "c12", "c44", "c44_0"), CASES)
 def test_constants(name, a, c11, c12, c44, c44_0):
     potential = get_potential(name)
-    c = jax.jit(elastic_constants, static_argnums=0)(potential.energy, potential.params(), *_crystal(potential, a))
+    c = jax.jit(elastic_constants, static_argnums=0)(potential.energy, potential.params(),
+                                                     *_crystal(potential, a))
     relaxed = np.asarray(c["relaxed"])
     assert relaxed[0, 0] == pytest.approx(c11, abs=1e-4)
     assert relaxed[0, 1] == pytest.approx(c12, abs=1e-4)
