@@ -138,8 +138,8 @@ def _optimizer(settings: TrainSettings):
 
 
 def mean_loss(loss_fn: Callable[[Params, Frames], jax.Array], frames: Frames, batch_size: int):
-    """``params -> mean of loss_fn over batches of frames``, one compiled batch shape (the last,
-    partial batch is weighted by its size)."""
+    """``params -> mean of loss_fn over batches of frames`` (a last, partial batch is weighted by its
+    size and compiles a second shape)."""
     fn = jax.jit(loss_fn)
 
     def evaluate(params) -> float:
