@@ -38,13 +38,12 @@ Part 2, gradient through MD: 64-atom SW cell (float64) rattled by 0.1 Å with ve
 loss = rdf_mse(smooth_rdf(every 10th frame), g_ref) with g_ref the smooth RDF of the perfect
 crystal, differentiated with respect to all SW parameters (velocities and initial forces are made
 inside the loss, so they are differentiated too); list skin 1.5 Å with a short list, checked at
-every step. For 200
-and 1000 steps: forward time, ``jax.grad`` time with ``remat=True`` (``jax.checkpoint`` per step)
-and ``remat=False`` (best of at least 5 runs), XLA's compiled ``memory_analysis().temp_size_in_bytes``, and, from a fresh
-process per case, the peak RSS (VmHWM, compilation included) and the RSS growth while running the
-compiled function (VmHWM reset through /proc/self/clear_refs after compiling). ``remat=False`` at
-the longest run is skipped when its XLA temp memory, extrapolated linearly from the shortest run,
-exceeds ``--max-gb`` (default 6 GB).
+every step. For 200 and 1000 steps: forward time, ``jax.grad`` time with ``remat=True``
+(``jax.checkpoint`` per step) and ``remat=False`` (best of at least 5 runs), XLA's compiled
+``memory_analysis().temp_size_in_bytes``, and, from a fresh process per case, the peak RSS (VmHWM,
+compilation included) and the RSS growth while running the compiled function (VmHWM reset through
+/proc/self/clear_refs after compiling). ``remat=False`` at the longest run is skipped when its XLA
+temp memory, extrapolated linearly from the shortest run, exceeds ``--max-gb`` (default 6 GB).
 
 Threads: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` is set
 before JAX is imported (appended to any XLA_FLAGS already set), ``OMP_NUM_THREADS=1`` likewise,
@@ -98,7 +97,7 @@ T_HOT, RATTLE_HOT, SKIN_HOT = 2000.0, 0.1, 1.5  # part 2
 GRID = np.linspace(2.0, 4.5, 26)  # Å, RDF grid of part 2
 SIGMA = 0.1  # Å, RDF kernel width
 FRAME_STRIDE = 10  # part 2 uses every 10th frame in the loss
-GRAD_REPEAT = 5  # a gradient run lasts under a second: best of 5, as best of 2 left one 40 % slow on a busy machine
+GRAD_REPEAT = 5  # a gradient run lasts under a second: best of 2 once left one 40 % slow on a busy machine
 LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip")}
 
 

@@ -21,3 +21,61 @@ def test_readme_benchmark_block_has_every_generated_table():
         assert code in block
     assert "| ffdiff run_md |" in block
     assert "| 8000 |" in block and "End to end:" in block
+
+
+def _tables(block: str) -> list[list[dict[str, str]]]:
+    """Every markdown table of ``block`` as rows keyed by the header's cells."""
+    tables, lines = [], block.splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("|") and k + 1 < len(lines) and lines[k + 1].startswith("|---"):
+            header = [c.strip() for c in line.strip("|").split("|")]
+            rows = []
+            for row in lines[k + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append(dict(zip(header, (c.strip() for c in row.strip("|").split("|")), strict=True)))
+            tables.append(rows)
+    return tables
+
+
+def _span(values) -> str:
+    return f"{min(values):.1f}–{max(values):.1f}"
+
+
+def test_readme_ratios_are_the_tables():
+    """The ranges the README's prose quotes are those of the generated tables it sits above."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(BEGIN, 1)[1].split(END, 1)[0]
+    tables = _tables(block)
+    md = next(t for t in tables if "Δx vs LAMMPS Å" in t[0])
+    driver = next(t for t in tables if "list rebuilds" in t[0])
+    fits = next(t for t in tables if "first evaluation s: cold / rerun / changed" in t[0])
+    ours = [r for r in md if r["code"] == "ffdiff"]
+
+    def ratios(rows, potential, skin, atoms):
+        return [float(r["×LAMMPS"]) for r in rows if r["potential"] in potential and r["skin Å"] == skin
+                and int(r["atoms"]) in atoms and r["×LAMMPS"] and r.get("dtype", "float64") == "float64"]
+
+    def speedup(name):  # float64 over float32 time, case by case
+        time = {(r["atoms"], r["skin Å"], r["dtype"]): float(r["µs/atom-step"])
+                for r in ours if r["potential"] == name}
+        return [time[k] / time[(*k[:2], "float32")] for k in time if k[2] == "float64"]
+
+    runs = [r for r in driver if r["code"] == "ffdiff run_md"]
+    claims = {
+        f"{_span(ratios(ours, ['edip'], '1.00', (216, 1728, 8000)))} times LAMMPS at 216–8000 atoms",
+        f"{_span(ratios(runs, ['sw', 'edip'], '0.50', (1728, 8000)))} times LAMMPS at 1728–8000 atoms",
+        f"{_span(ratios(runs, ['sw', 'edip'], '0.50', (64, 216)))} times at 64–216",
+        f"EDIP: {_span(ratios(runs, ['edip'], '1.00', (1728, 8000)))} times LAMMPS at 1728–8000 atoms",
+        f"SW {_span(speedup('sw'))} and the MPGNN {_span(speedup('mpgnn'))} times faster",
+        "within {:.1e} Å".format(max(float(r["Δx vs LAMMPS Å"]) for r in ours if r["dtype"] == "float32"
+                                     and r["Δx vs LAMMPS Å"])).replace("e-0", "e-"),
+        "float64: {:.1e} Å".format(max(float(r["Δx vs LAMMPS Å"]) for r in ours if r["dtype"] == "float64"
+                                       and r["Δx vs LAMMPS Å"])).replace("e-0", "e-"),
+    }
+    first = [[float(x) for x in r["first evaluation s: cold / rerun / changed"].split(" / ")] for r in fits]
+    claims |= {f"{_span([f[1] for f in first])} s after the job starts",
+               f"{_span([f[2] for f in first])} s after a change"}
+    prose = " ".join(readme.split(BEGIN, 1)[0].split())  # line breaks as spaces
+    for claim in claims:
+        assert claim in prose, claim

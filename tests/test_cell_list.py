@@ -113,3 +113,20 @@ def test_only_periodic_cells_get_a_grid():
     assert slab.grid is None
     with pytest.raises(ValueError, match="no cell grid"):
         rebuild(slab, jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array))
+
+
+@pytest.mark.parametrize("skin", [0.5, 1.0])
+def test_small_systems_are_searched_as_one_cell(skin):
+    """Diamond Si at the SW range: up to 216 atoms one cell (each pair's nearest image), from 1728 atoms
+    the 27 cells around each atom, whichever visits fewer candidates (as the module says)."""
+    from ffdiff.neighbors import perpendicular_widths
+
+    def layout(repeat):
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
+        box = atoms.cell.array
+        return cell_list.cell_grid(atoms.positions, box, CUTOFF + skin, perpendicular_widths(box))
+
+    for repeat in (2, 3):
+        assert layout(repeat).cells == (1, 1, 1) and layout(repeat).reach == (0, 0, 0)
+    large = layout(6)
+    assert min(large.cells) >= 3 and large.reach == (1, 1, 1)

@@ -7,7 +7,8 @@ cell too (r / w_a <= 1 / n_a in fractional units), so an atom's candidates are t
 cells around its own. Along a vector with room for fewer than 3 cells the whole width is one cell
 and the candidates are its periodic images up to ceil(r / w_a) widths away, which also finds an
 atom's own images in a small cell, or only each pair's nearest image where w_a > 2r. Small systems
-(216 atoms and fewer in diamond Si) are searched as one such cell: fewer candidates than 27 cells.
+are searched as one such cell where that visits fewer candidates than 27 cells (diamond Si at the SW
+range with a 0.5-1 Å skin: up to 216 atoms).
 
 Shapes are static: every cell holds at most ``cell_capacity`` atoms and the result at most
 ``capacity`` pairs, so the search compiles once and a too-full cell or list is reported as an
