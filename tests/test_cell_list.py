@@ -1,4 +1,5 @@
-"""Neighbour lists rebuilt inside jit by the cell-list search, against the host's (ASE) search."""
+"""Neighbour lists rebuilt inside jit by the cell-list search, against the host's search (vesin, itself
+checked against ASE in test_neighbors)."""
 
 import dataclasses
 

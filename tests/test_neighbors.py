@@ -37,6 +37,35 @@ def test_narrow_triclinic_cell_lists_every_image():
     assert np.all(np.linalg.norm(d[np.asarray(nbrs.edge_mask)], axis=1) < 3.77118)
 
 
+@pytest.mark.parametrize("case", ["primitive-outside", "triclinic-rattled", "slab", "molecule"])
+def test_host_list_equals_ase(case):
+    """The host search (vesin) lists exactly ASE's pairs and images, in narrow, triclinic, partly
+    periodic and open cells, with positions outside the cell."""
+    from ase.build import molecule
+    from ase.neighborlist import primitive_neighbor_list
+
+    rng = np.random.default_rng(4)
+    pbc, cutoff = (True, True, True), 4.27
+    if case == "primitive-outside":  # images up to 3 cells away
+        atoms = bulk("Si", "diamond", a=5.431)
+        atoms.positions += 7.0
+        cutoff = 9.0
+    elif case == "triclinic-rattled":
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+        atoms.set_cell(atoms.cell.array + [[0, 0, 0], [1.3, 0, 0], [0.4, -0.8, 0]], scale_atoms=False)
+    elif case == "slab":
+        atoms, pbc = bulk("Si", "diamond", a=5.431, cubic=True).repeat((2, 2, 1)), (True, False, True)
+        atoms.positions[:, 1] += 20.0  # far outside the non-periodic direction's cell
+    else:
+        atoms, pbc, cutoff = molecule("C6H6"), (False, False, False), 2.5
+    atoms.positions += rng.normal(0.0, 0.1, atoms.positions.shape)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, pbc=pbc, triplets=False)
+    i, j, s = primitive_neighbor_list("ijS", pbc, atoms.cell.array, atoms.positions, cutoff, self_interaction=False)
+    expected = {(int(a), int(b), *map(int, c)) for a, b, c in zip(i, j, s, strict=True)}
+    assert len(expected) > len(atoms) and _listed(nbrs) == expected
+    assert np.all(np.diff(np.asarray(nbrs.center)[np.asarray(nbrs.edge_mask)]) >= 0)  # centre-sorted
+
+
 def test_triplets_pair_edges_of_one_centre():
     atoms = bulk("Si", "diamond", a=5.431, cubic=True)
     nbrs = neighbor_list(atoms.positions, atoms.cell.array, 2.5)
