@@ -93,6 +93,17 @@ def _layout(cells, position, box, radius, widths, headroom) -> CellGrid:
     return CellGrid(tuple(int(c) for c in cells), tuple(int(r) for r in reach), capacity)
 
 
+def _neighbor_cells(cells: np.ndarray, offsets: np.ndarray):
+    """(`[n_cells, n_offsets]` flat index of the cell at each offset from every cell, `[n_cells, n_offsets,
+    3]` whole cell vectors crossed to get there), from ``iota`` inside the program (no large constants)."""
+    index = jnp.arange(int(np.prod(cells)), dtype=jnp.int32)
+    home = jnp.stack([index // (cells[1] * cells[2]), index // cells[2] % cells[1], index % cells[2]], axis=1)
+    around = home[:, None, :] + offsets[None]
+    wrap = jnp.floor_divide(around, cells)  # a one-cell vector's images may lie several widths away
+    around = around - wrap * cells
+    return (around[..., 0] * cells[1] + around[..., 1]) * cells[2] + around[..., 2], wrap
+
+
 def search(grid: CellGrid, position: jax.Array, box: jax.Array, radius, capacity: int):
     """All ordered pairs (i, j, S) with 0 < |r_j - r_i + S @ box| < ``radius``, centre-sorted (jittable).
 
@@ -117,30 +128,33 @@ def search(grid: CellGrid, position: jax.Array, box: jax.Array, radius, capacity
     order = jnp.argsort(flat, stable=True)
     place = jnp.arange(n_atoms, dtype=jnp.int32) - (jnp.cumsum(count) - count)[flat[order]]
     table = jnp.full((n_cells, grid.cell_capacity), n_atoms, jnp.int32).at[flat[order], place].set(
-        order.astype(jnp.int32), mode="drop")  # n_atoms marks an empty place, at fractional NaN: never inside
-    # per lattice vector, the fractional coordinates of each cell's atoms: `[n_cells, cell_capacity]`
-    cell_frac = [jnp.concatenate([frac[:, a], jnp.full((1,), jnp.nan, dtype)])[table] for a in range(3)]
-
-    around = cell[:, None, :] + offsets[None]  # [n, n_offsets, 3]
-    wrap = jnp.floor_divide(around, cells)
-    around = (around - wrap * cells) @ np.array([cells[1] * cells[2], cells[2], 1])
-    base = wrap.astype(dtype) - frac[:, None, :]
+        order.astype(jnp.int32), mode="drop")  # n_atoms marks an empty place, at NaN: never inside
+    home = frac @ box  # Cartesian positions of the atoms' images in the cell
+    # per Cartesian axis, the coordinates of each cell's atoms: `[n_cells, cell_capacity]`
+    cell_xyz = [jnp.concatenate([home[:, c], jnp.full((1,), jnp.nan, dtype)])[table] for c in range(3)]
+    neighbor_cells, wrap = _neighbor_cells(cells, offsets)
+    around = neighbor_cells[flat]  # [n, n_offsets]
+    base = (wrap.astype(dtype) @ box)[flat] - home[:, None, :]  # [n, n_offsets, 3]: r_j - r_i = x_j + base
+    # one-cell vectors > 2 radius wide: each pair's nearest image, from the fractional coordinates along them
+    cell_frac = {a: jnp.concatenate([frac[:, a], jnp.zeros((1,), dtype)])[table] for a in np.flatnonzero(nearest)}
     inside = []
     for k in range(len(offsets)):  # one `[n, cell_capacity]` block per offset: stays in cache (8000 atoms: 4x faster)
-        df = [cell_frac[a][around[:, k]] + base[:, k, a:a + 1] for a in range(3)]
-        df = [d - jnp.round(d) if nearest[a] else d for a, d in enumerate(df)]  # one-cell vectors > 2 radius wide
-        r2 = sum((df[0] * box[0, c] + df[1] * box[1, c] + df[2] * box[2, c]) ** 2 for c in range(3))
+        dr = [cell_xyz[c][around[:, k]] + base[:, k, c:c + 1] for c in range(3)]
+        for a, f in cell_frac.items():
+            n_a = jnp.round(f[around[:, k]] - frac[:, a:a + 1])
+            dr = [dr[c] - n_a * box[a, c] for c in range(3)]
+        r2 = dr[0] ** 2 + dr[1] ** 2 + dr[2] ** 2
         inside.append((r2 > 0) & (r2 < radius**2))  # r2 == 0: the atom itself (distinct atoms never coincide)
     inside = jnp.stack(inside, axis=1).ravel()  # centre-major, so the pairs come out centre-sorted
 
     pick, n_pairs = compact(inside, capacity)
     mask = jnp.arange(capacity) < n_pairs
-    # Each pick's atoms and shift from small arrays (not from df, which then need not be stored)
+    # Each pick's atoms and shift from small arrays (not from dr, which then need not be stored)
     n_offsets, cap = len(offsets), grid.cell_capacity
     center = jnp.where(mask, pick // (n_offsets * cap), 0).astype(jnp.int32)
     block = pick // cap  # index into [n, n_offsets]
     neighbor = jnp.where(mask, table[around.ravel()[block], pick % cap], 0)
-    crossed = wrap.reshape(-1, 3)[block].astype(dtype)
+    crossed = wrap[flat[center], block % n_offsets].astype(dtype)
     crossed = jnp.where(nearest, crossed - jnp.round(frac[neighbor] - frac[center] + crossed), crossed)
     shift = jnp.where(mask[:, None], crossed + image[center] - image[neighbor], 0).astype(dtype)
     overflow = (jnp.max(count) > grid.cell_capacity) | (n_pairs > capacity)
