@@ -25,10 +25,15 @@ Convention = Literal["standard", "paper"]
 
 @dataclasses.dataclass(frozen=True)
 class Loss:
-    """``fn(params, data)`` with its ``data`` (a pytree of arrays); ``loss(params)`` evaluates it."""
+    """``fn(params, data)`` with its ``data`` (a pytree of arrays); ``loss(params)`` evaluates it.
+
+    A weighted sum of losses (:func:`init_weighted_loss`) also keeps its ``parts``, (weight, loss)
+    pairs, so that its parts can be compiled apart and share their programs with fits to each part.
+    """
 
     fn: Callable[[Params, Any], Array]
     data: Any
+    parts: tuple[tuple[float, Loss], ...] = ()
 
     def __call__(self, params: Params) -> Array:
         return self.fn(params, self.data)
@@ -108,7 +113,8 @@ def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float])
 
     fns = {k: loss.fn for k, loss in losses.items()}
     data = {k: (jnp.asarray(weights[k], jnp.float64), loss.data) for k, loss in losses.items()}
-    return Loss(functools.partial(_weighted_loss, fns), data)
+    parts = tuple((float(weights[k]), loss) for k, loss in losses.items())
+    return Loss(functools.partial(_weighted_loss, fns), data, parts)
 
 
 def _weighted_loss(fns: Mapping[str, Callable], params: Params, data) -> Array:
