@@ -75,7 +75,7 @@ def enable_compilation_cache(path) -> None:
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(Path(path).resolve()))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
