@@ -1,9 +1,10 @@
 """Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), MD
-with list rebuilds through the workflow's driver against LAMMPS (driver.py), the
-classical fits cold and warm (fits.py, needs the workflow's reference stage), and the time per
-workflow stage of the run in this directory (stages.py, needs a finished run). Each prints its
-tables and writes results/benchmarks/<name>.json. Then report.py gathers every table into one
-Markdown block (results/benchmarks/README.md; with --readme also into README.md).
+with list rebuilds through the workflow's driver against LAMMPS (driver.py), the classical fits cold
+and warm (fits.py, needs the workflow's reference stage), the time per workflow stage of the run in
+this directory (stages.py, needs a finished run) and the smoke config end to end, cold and warm
+(smoke.py, about seven minutes). Each prints its tables and writes results/benchmarks/<name>.json.
+Then report.py gathers every table into one Markdown block (results/benchmarks/README.md; with
+--readme also into README.md).
 
 Usage: python -m benchmarks [--quick] [--readme]   (--quick: two-minute subsets of md.py and driver.py)
 """
@@ -24,7 +25,8 @@ def main() -> None:
     runs = [("md", ["--quick"] if args.quick else [], True),
             ("driver", ["--sizes", "64", "216", "--steps", "100", "--repeat", "1"] if args.quick else [], True),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
-            ("stages", [], Path("logs").is_dir())]
+            ("stages", [], Path("logs").is_dir()),
+            ("smoke", [], True)]
     for name, extra, ready in runs:
         if not ready:
             print(f"\n## {name}: skipped (run the workflow first)")

@@ -2,7 +2,7 @@
 
 ``benchmarks/md.py`` times the compiled trajectory alone (``simulate``, one list for the whole run).
 Here the whole driver the workflow uses is timed: ``run_md`` builds its first list on the host, then
-runs compiled chunks that rebuild the list inside the scan (a cell-list search) at every step whose
+runs compiled chunks that rebuild the list inside the compiled loop (a cell-list search) at every step whose
 positions moved an atom more than half the skin from the list's, and check stability at every step,
 as LAMMPS checks its list every step. Same start as md.py (diamond Si rattled by 0.02 Å, ffdiff's
 Maxwell-Boltzmann velocities at 600 K, seed 0: ``run_md`` draws exactly those), NVE, 1 fs, float64,

@@ -1,4 +1,4 @@
-"""The benchmark tables as one Markdown block, from results/benchmarks/{md,driver,fits,stages}.json, with
+"""The benchmark tables as one Markdown block, from results/benchmarks/{md,driver,fits,stages,smoke}.json, with
 the date and machine they were measured on; ``--readme`` also puts the block into README.md between
 ``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``.
 
@@ -15,7 +15,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.tables import driver_table, fits_table, grad_table, md_table, stages_table, vmap_table  # noqa: E402
+from benchmarks.tables import (  # noqa: E402
+    driver_table,
+    fits_table,
+    grad_table,
+    md_table,
+    smoke_table,
+    stages_table,
+    vmap_table,
+)
 
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
@@ -44,6 +52,9 @@ def block(directory: Path) -> str:
     if (path := directory / "stages.json").exists():
         parts += ["", "Job time per workflow stage (`benchmarks/stages.py`):", "",
                   stages_table(json.loads(path.read_text()))]
+    if (path := directory / "smoke.json").exists():
+        parts += ["", "The smoke config end to end in a fresh directory, with an empty compilation cache and then "
+                  "with the one it filled (`benchmarks/smoke.py`):", "", smoke_table(json.loads(path.read_text()))]
     return "\n".join(parts)
 
 

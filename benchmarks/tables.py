@@ -103,3 +103,14 @@ def stages_table(doc: dict) -> str:
         run = doc["run"]
         lines.append(f"\nEnd to end: {run['seconds'] / 60:.1f} min for {run['steps']} jobs ({run['log']}).")
     return "\n".join(lines)
+
+
+def smoke_table(doc: dict) -> str:
+    lines = [f"| run | jobs | elapsed (--cores {doc['cores']}) | job time s (summed) | XLA compiling s (programs) |",
+             "|---|---:|---:|---:|---:|"]
+    for name, run in doc["runs"].items():
+        seconds = run["run"]["seconds"]
+        lines.append(f"| {name} | {run['run']['steps']} | {int(seconds // 60)}:{seconds % 60:04.1f} | "
+                     f"{sum(s['job_seconds'] for s in run['stages']):.0f} | {run['compile_s']:.0f} "
+                     f"({run['compilations']}) |")
+    return "\n".join(lines)

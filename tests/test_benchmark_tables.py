@@ -7,14 +7,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import BEGIN, END  # noqa: E402
-from benchmarks.tables import driver_table, fits_table, grad_table, md_table, stages_table, vmap_table  # noqa: E402
+from benchmarks.tables import (  # noqa: E402
+    driver_table,
+    fits_table,
+    grad_table,
+    md_table,
+    smoke_table,
+    stages_table,
+    vmap_table,
+)
 
 
 def test_readme_benchmark_block_has_every_generated_table():
     readme = (ROOT / "README.md").read_text()
     block = readme.split(BEGIN, 1)[1].split(END, 1)[0]
     for empty in (md_table([]), driver_table([]), grad_table([]), fits_table([]), vmap_table([]),
-                  stages_table({"stages": [], "run": None})):
+                  stages_table({"stages": [], "run": None}), smoke_table({"cores": 2, "runs": {}})):
         assert empty in block  # the header rows, exactly as rendered
     assert "benchmarks/md.py`, 20" in block  # dated by the run that made it
     for code in ("| lammps | sw |", "| lammps | edip |", "| jax-md | sw |", "| ffdiff | edip |", "| ffdiff | mpgnn |"):

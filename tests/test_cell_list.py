@@ -48,11 +48,13 @@ def _structure(name):
         return bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
     if name == "cubic-512":  # 5 × 5 × 5 cells
         return bulk("Si", "diamond", a=5.431, cubic=True).repeat(4)
+    if name == "thin-128":  # 5.4 Å thick: one cell and its images 1 width away, beside 5 × 5 cells
+        return bulk("Si", "diamond", a=5.431, cubic=True).repeat((1, 4, 4))
     return bulk("Si", "diamond", a=5.431).repeat((3, 3, 6))  # triclinic; see the "mixed" layout below
 
 
 @pytest.mark.parametrize(("name", "triplets"), [("primitive", True), ("cubic-64", True), ("cubic-512", False),
-                                                ("cubic-512", True), ("triclinic-mixed", True)])
+                                                ("cubic-512", True), ("thin-128", True), ("triclinic-mixed", True)])
 def test_rebuild_inside_jit_equals_the_host_list(name, triplets):
     """Moved atoms (0.15 Å noise, some by whole cell vectors): the list found inside jit has exactly the
     host's (i, j, S) edges and triplets, for every kind of layout the search has."""
@@ -65,6 +67,8 @@ def test_rebuild_inside_jit_equals_the_host_list(name, triplets):
                                    np.array([9.4, 9.4, 18.8]), 1.25)
         assert layout.reach == (0, 0, 1) and layout.cells == (1, 1, 3)
         nbrs = dataclasses.replace(nbrs, grid=dataclasses.replace(layout, slots=nbrs.grid.slots))
+    if name == "thin-128":
+        assert nbrs.grid.cells == (1, 5, 5) and nbrs.grid.reach == (1, 1, 1)
     rng = np.random.default_rng(1)
     moved = atoms.positions + rng.normal(0.0, 0.15, atoms.positions.shape)
     moved += rng.integers(-2, 3, (len(atoms), 1)) * box[rng.integers(0, 3)]

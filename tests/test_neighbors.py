@@ -60,10 +60,16 @@ def test_host_list_equals_ase(case):
         atoms, pbc, cutoff = molecule("C6H6"), (False, False, False), 2.5
     atoms.positions += rng.normal(0.0, 0.1, atoms.positions.shape)
     nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, pbc=pbc, triplets=False)
-    i, j, s = primitive_neighbor_list("ijS", pbc, atoms.cell.array, atoms.positions, cutoff, self_interaction=False)
+    i, j, s = primitive_neighbor_list("ijS", pbc, atoms.cell.array, atoms.positions, cutoff,
+                                      self_interaction=False)
     expected = {(int(a), int(b), *map(int, c)) for a, b, c in zip(i, j, s, strict=True)}
-    assert len(expected) > len(atoms) and _listed(nbrs) == expected
+    assert len(expected) > len(atoms) and _listed(nbrs) == expected and nbrs.n_edges == len(i)  # no duplicates
     assert np.all(np.diff(np.asarray(nbrs.center)[np.asarray(nbrs.edge_mask)]) >= 0)  # centre-sorted
+
+
+def test_host_list_without_pairs():
+    nbrs = neighbor_list(np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]), np.eye(3) * 20.0, 3.0)
+    assert nbrs.n_edges == 0 and nbrs.capacity == (32, 32) and not np.asarray(nbrs.triplet_mask).any()
 
 
 def test_triplets_pair_edges_of_one_centre():

@@ -103,7 +103,12 @@ def _neighbor_cells(cells: np.ndarray, offsets: np.ndarray):
     around = home[:, None, :] + offsets[None]
     wrap = jnp.floor_divide(around, cells)  # a one-cell vector's images may lie several widths away
     around = around - wrap * cells
-    return (around[..., 0] * cells[1] + around[..., 1]) * cells[2] + around[..., 2], wrap
+    return _flat(around, cells), wrap
+
+
+def _flat(cell, cells):
+    """Row-major index of `[..., 3]` cell coordinates in a grid of ``cells``."""
+    return (cell[..., 0] * cells[1] + cell[..., 1]) * cells[2] + cell[..., 2]
 
 
 def search(grid: CellGrid, position: jax.Array, box: jax.Array, radius, capacity: int):
@@ -124,7 +129,7 @@ def search(grid: CellGrid, position: jax.Array, box: jax.Array, radius, capacity
     n_atoms, cells, dtype = position.shape[0], np.array(grid.cells), position.dtype
     offsets, nearest = grid.offsets, np.array(grid.reach) == 0
     cell, image, frac = _cell_index(position, box, cells)
-    flat = (cell[:, 0] * cells[1] + cell[:, 1]) * cells[2] + cell[:, 2]
+    flat = _flat(cell, cells)
     n_cells = int(np.prod(cells))
     count = jax.ops.segment_sum(jnp.ones(n_atoms, jnp.int32), flat, num_segments=n_cells)
     order = jnp.argsort(flat, stable=True)
@@ -136,11 +141,13 @@ def search(grid: CellGrid, position: jax.Array, box: jax.Array, radius, capacity
     cell_xyz = [jnp.concatenate([home[:, c], jnp.full((1,), jnp.nan, dtype)])[table] for c in range(3)]
     neighbor_cells, wrap = _neighbor_cells(cells, offsets)
     around = neighbor_cells[flat]  # [n, n_offsets]
-    base = (wrap.astype(dtype) @ box)[flat] - home[:, None, :]  # [n, n_offsets, 3]: r_j - r_i = x_j + base
+    # [n, n_offsets, 3]: a candidate's image x_j in the cell, plus this, is its vector from atom i's image x_i
+    base = (wrap.astype(dtype) @ box)[flat] - home[:, None, :]
     # one-cell vectors > 2 radius wide: each pair's nearest image, from the fractional coordinates along them
-    cell_frac = {a: jnp.concatenate([frac[:, a], jnp.zeros((1,), dtype)])[table] for a in np.flatnonzero(nearest)}
+    cell_frac = {a: jnp.concatenate([frac[:, a], jnp.zeros((1,), dtype)])[table]
+                 for a in np.flatnonzero(nearest)}
     inside = []
-    for k in range(len(offsets)):  # one `[n, cell_capacity]` block per offset: stays in cache (8000 atoms: 4x faster)
+    for k in range(len(offsets)):  # one `[n, cell_capacity]` block per offset stays in cache (8000 atoms: 4x faster)
         dr = [cell_xyz[c][around[:, k]] + base[:, k, c:c + 1] for c in range(3)]
         for a, f in cell_frac.items():
             n_a = jnp.round(f[around[:, k]] - frac[:, a:a + 1])

@@ -18,11 +18,12 @@ skin). If more edges or triplets are inside than slots, the energy is NaN rather
 terms, and drivers re-allocate (:func:`short_overflow`, :func:`grow_short`).
 
 Lists are built on the host (vesin's cell-list search, exact for any triclinic cell; ASE's gives the
-same pairs at 15-20 times the cost) and padded to a fixed capacity, so jitted energy functions do not recompile while counts fluctuate. Padded entries
-point at atom 0 with zero shift and are masked out. A periodic list built with ``grid=True`` also
-carries a cell-list layout (:mod:`ffdiff.cell_list`) and can be rebuilt inside ``jit`` at the same
-capacities (:func:`rebuild`, :func:`refresh`): MD then never leaves the compiled loop for a stale
-list, only for an overflow, after which the host allocates a larger list.
+same pairs at 15-20 times the cost) and padded to a fixed capacity, so jitted energy functions do
+not recompile while counts fluctuate. Padded entries point at atom 0 with zero shift and are masked
+out. A periodic list built with ``grid=True`` also carries a cell-list layout
+(:mod:`ffdiff.cell_list`) and can be rebuilt inside ``jit`` at the same capacities (:func:`rebuild`,
+:func:`refresh`): MD then never leaves the compiled loop for a stale list, only for an overflow,
+after which the host allocates a larger list.
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ def neighbor_list(
 
 
 def _pairs(position: np.ndarray, box: np.ndarray, pbc, radius: float):
-    """Every ordered pair (i, j, S) with 0 < |r_j - r_i + S @ box| < ``radius``, sorted by (i, j)."""
+    """Every ordered pair (i, j, S) with 0 < |r_j - r_i + S @ box| < ``radius``, centre-sorted (in an order
+    within each centre that vesin does not specify, the same for the same input)."""
     import vesin
 
     search = vesin.NeighborList(cutoff=radius, full_list=True, sorted=True, n_threads=1)  # a job's one thread

