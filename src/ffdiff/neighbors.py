@@ -418,9 +418,20 @@ def perpendicular_widths(box) -> np.ndarray:
     return np.array([volume / np.linalg.norm(np.cross(box[(i + 1) % 3], box[(i + 2) % 3])) for i in range(3)])
 
 
-def all_pairs(n_atoms: int, box, cutoff: float) -> NeighborList:
+def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
+              short_multiplier: float = 2.0) -> NeighborList:
     """Every ordered pair with its minimum image, chosen anew at each evaluation: a list that never
     goes stale, for differentiable MD inside one ``jit`` (n_atoms² edges, so for small cells).
+
+    Args:
+        n_atoms: number of atoms.
+        box: `[3, 3]` periodic cell in Å.
+        cutoff: interaction range in Å.
+        position: `[n_atoms, 3]` positions in Å to size a short list for (:func:`short_list`: the
+            pairs inside ``cutoff``, compacted at every evaluation, for energies that support it, the
+            MPGNN among them); ``short_multiplier`` times the pairs found there, at most every pair.
+            A liquid at 2000 K has ~11 neighbours per atom within 3.77 Å out of 63 in a 64-atom cell.
+        short_multiplier: head room of the short list over the pairs found at ``position``.
 
     Raises:
         StructureError: ``cutoff`` exceeds half the smallest perpendicular cell width, beyond
@@ -433,9 +444,15 @@ def all_pairs(n_atoms: int, box, cutoff: float) -> NeighborList:
         raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
                              f"got {cutoff} Å; use a larger cell or a host-built list")
     i, j = np.nonzero(~np.eye(n_atoms, dtype=bool))
+    short = 0
+    if position is not None:
+        dr = np.asarray(position, np.float64)[j] - np.asarray(position, np.float64)[i]
+        dr -= np.round(dr @ np.linalg.inv(box)) @ box
+        inside = int(np.count_nonzero(np.sum(dr * dr, axis=1) < cutoff**2))
+        short = min(len(i), _round_capacity(inside, short_multiplier))
     return NeighborList(
         center=jnp.asarray(i, dtype=jnp.int32), neighbor=jnp.asarray(j, dtype=jnp.int32),
         shift=jnp.zeros((len(i), 3)), edge_mask=jnp.ones(len(i), dtype=bool),
         triplets=jnp.zeros((1, 2), dtype=jnp.int32), triplet_mask=jnp.zeros(1, dtype=bool),
         reference_position=jnp.zeros((n_atoms, 3)), cutoff=float(half_width), skin=math.inf,
-        pbc=(True, True, True), three_body=False, minimum_image=True)
+        pbc=(True, True, True), three_body=False, minimum_image=True, short_capacity=short)

@@ -65,6 +65,35 @@ def frames():
     return Dataset.from_frames(snapshots)
 
 
+def test_training_stops_at_a_non_finite_loss(frames, tmp_path):
+    """A NaN loss (here at the second batch) stops training with an error naming the epoch, and the
+    state before that step is saved next to the checkpoint."""
+    import jax.numpy as jnp
+
+    from ffdiff.checkpoint import read_metadata
+
+    model, start = new_model(SMALL, seed=0, energy_per_atom=-4.6)
+    stacked = stack_frames(frames, model.config.cutoff)
+    settings = TrainSettings(epochs=2, batch_size=8, learning_rate=3e-3, seed=5)
+    steps = {"n": 0}
+
+    def loss(p, batch):  # finite, then NaN once the first step has moved e0
+        return jnp.where(p["e0"] == start["e0"], (p["e0"] + 1.0) ** 2, jnp.nan)
+
+    def validation(p):
+        steps["n"] += 1
+        return 0.0
+
+    checkpoint = tmp_path / "checkpoint.npz"
+    with pytest.raises(FloatingPointError, match="epoch 1 .batch from frame 8."):
+        train(loss, start, stacked.take(np.arange(16)), validation, settings, checkpoint=checkpoint, progress=False)
+    error = tmp_path / "checkpoint.error.npz"
+    assert read_metadata(error)["failed_epoch"] == 1 and steps["n"] == 0 and not checkpoint.exists()
+    with np.load(error) as saved:  # the parameters after the first, finite step
+        e0 = next(saved[k] for k in saved.files if k.startswith("params") and k.endswith("e0"))
+    assert np.isfinite(e0) and e0 != float(start["e0"])
+
+
 def test_training_resumes_where_it_stopped(frames, tmp_path):
     """A run interrupted after two epochs and restarted ends bit-identical to an uninterrupted one."""
     model, start = new_model(SMALL, seed=0, energy_per_atom=float(np.mean(frames.energies)) / 8)

@@ -136,6 +136,27 @@ def test_skin_edges_contribute_nothing(params):
     assert float(e1) == pytest.approx(float(e0), rel=1e-12, abs=0)
 
 
+def test_short_all_pairs_list_equals_the_full_one(params):
+    """The all-pairs list with a short list (the RDF fine-tuning's) gives the full list's energy and
+    forces, also after atoms moved far; a short list too small for the pairs inside r_c gives NaN."""
+    from ffdiff.neighbors import all_pairs
+
+    atoms = rattled64()
+    box = atoms.cell.array
+    full = all_pairs(len(atoms), box, CONFIG.cutoff)
+    short = all_pairs(len(atoms), box, CONFIG.cutoff, position=atoms.positions)
+    assert 0 < short.short_capacity < full.capacity[0] / 2 and full.short_capacity == 0
+    for position in (atoms.positions, atoms.positions + np.random.default_rng(2).normal(0.0, 1.0, (64, 3))):
+        (e_full, f_full), (e_short, f_short) = (_energy_and_grad(params, position, box, n, CONFIG)
+                                                for n in (full, short))
+        assert float(e_short) == pytest.approx(float(e_full), rel=1e-12)
+        np.testing.assert_allclose(f_short, f_full, atol=1e-11)
+    inside = neighbor_list(atoms.positions, box, CONFIG.cutoff, triplets=False).n_edges
+    small = dataclasses.replace(short, short_capacity=inside - 1)  # one pair short
+    e_small, f_small = _energy_and_grad(params, atoms.positions, box, small, CONFIG)
+    assert np.isnan(float(e_small)) and np.isnan(np.asarray(f_small)).all()
+
+
 NAN_CASES = {
     "single_atom_big_box": ([[1.0, 2.0, 3.0]], np.eye(3) * 20.0),
     "single_atom_small_box": ([[0.3, 0.2, 0.1]], np.eye(3) * 2.6),  # bonds to its own images

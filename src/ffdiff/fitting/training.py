@@ -152,6 +152,20 @@ def mean_loss(loss_fn: Callable[[Params, Frames], jax.Array], frames: Frames, ba
     return evaluate
 
 
+def _diverged(loss: float, epoch: int, start: int, state: dict, history: list, checkpoint, fingerprint: str):
+    """Save the state before the step whose loss was not finite (next to ``checkpoint``), then raise."""
+    where = ""
+    if checkpoint is not None:
+        path = Path(checkpoint).with_name(f"{Path(checkpoint).stem}.error{Path(checkpoint).suffix}")
+        save_pytree(path, state, {"history": history, "fingerprint": fingerprint, "failed_epoch": epoch + 1,
+                                  "failed_batch_start": start})
+        where = f"; the state before that step is in {path}"
+    raise FloatingPointError(
+        f"training loss is {loss} at epoch {epoch + 1} (batch from frame {start}): the optimisation diverged, "
+        f"or a loss through MD became NaN (a run whose atoms collapsed, or a short neighbour list that "
+        f"overflowed: see the log){where}")
+
+
 def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_frames: Frames,
           validation: Callable[[Params], float], settings: TrainSettings, *, checkpoint: str | Path | None = None,
           fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict]]:
@@ -171,6 +185,10 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
         progress: show a tqdm bar (stderr, i.e. the rule's log).
 
     History rows: epoch, mean training loss, validation loss.
+
+    Raises:
+        FloatingPointError: a batch's loss was not finite; the state before that step is saved next
+            to ``checkpoint`` (``<name>.error.npz``), nothing is returned.
     """
     optimizer = _optimizer(settings)
     state = {"params": params, "opt_state": optimizer.init(params), "best_params": params,
@@ -197,8 +215,11 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
         losses = []
         for start in range(0, n - size + 1, size):  # full batches only: one compiled shape
             batch = train_frames.take(order[start:start + size])
+            before = dict(state)
             state["params"], state["opt_state"], loss = step(state["params"], state["opt_state"], batch)
             losses.append(float(loss))
+            if not np.isfinite(losses[-1]):
+                _diverged(losses[-1], epoch, start, before, history, checkpoint, fingerprint)
         loss_val = float(validation(state["params"]))
         if loss_val < float(state["best_validation"]):
             state["best_params"], state["best_validation"] = state["params"], jnp.asarray(loss_val)

@@ -41,7 +41,7 @@ from types import MappingProxyType
 import jax
 import jax.numpy as jnp
 
-from ffdiff.neighbors import NeighborList, edge_vectors
+from ffdiff.neighbors import NeighborList, edge_vectors, short_list
 from ffdiff.potentials._masking import distance, inside
 from ffdiff.potentials.registry import Potential
 from ffdiff.typing import Params
@@ -163,7 +163,19 @@ def _apply_mlp(mlp: Mapping[str, Mapping[str, jax.Array]], x: jax.Array) -> jax.
 
 def per_atom_energy(params: Params, position: jax.Array, box: jax.Array, neighbors: NeighborList,
                     config: MPGNNConfig) -> jax.Array:
-    """`[n_atoms]` atomic energies ε_i in eV (they sum to :func:`energy`); arguments as there."""
+    """`[n_atoms]` atomic energies ε_i in eV (they sum to :func:`energy`); arguments as there.
+
+    A list with a short-list capacity is first reduced to the edges inside r_c
+    (:func:`ffdiff.neighbors.short_list`); if they do not fit, every energy is NaN, and so is the
+    force on every atom the short list holds (as for SW and EDIP): never a sum short of terms.
+    """
+    if neighbors.short_capacity:
+        short, overflow = short_list(neighbors, position, box, config.cutoff, triplets=False)
+        return _per_atom_energy(params, position, box, short, config) * jnp.where(overflow, jnp.nan, 1.0)
+    return _per_atom_energy(params, position, box, neighbors, config)
+
+
+def _per_atom_energy(params, position, box, neighbors, config):
     dtype = params["e0"].dtype
     n_atoms = position.shape[0]
     # Cast the inputs, not the result, so float32 parameters give a float32 computation.
@@ -195,7 +207,7 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
         position: `[n_atoms, 3]` positions in Å.
         box: `[3, 3]` cell, lattice vectors as rows, in Å.
         neighbors: list built with ``triplets=False`` and a radius ≥ ``config.cutoff`` (a skin is
-            allowed); edges in both directions.
+            allowed, and a short list, see :func:`per_atom_energy`); edges in both directions.
         config: network hyperparameters (static).
 
     Returns:
