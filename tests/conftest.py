@@ -54,6 +54,15 @@ def _md(potential: str, schedule, seed: int) -> Atoms:
     return md_snapshot(diamond(repeat=2), potential, params, schedule, seed)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Every test on the smoke run (tests/workflow/conftest.py) in one xdist group: one worker runs
+    the smoke DAG once and these tests after it, the other worker takes the rest."""
+    for item in items:
+        if "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("smoke_run"))
+
+
 @pytest.fixture(scope="session")
 def structures() -> dict[str, Atoms]:
     """Crystals plus a 3000 K SW liquid and an EDIP melt-quench amorphous snapshot (64 atoms)."""
