@@ -54,13 +54,18 @@ def _md(potential: str, schedule, seed: int) -> Atoms:
     return md_snapshot(diamond(repeat=2), potential, params, schedule, seed)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items) -> None:
-    """Every test on the smoke run (tests/workflow/conftest.py) in one xdist group: one worker runs
-    the smoke DAG once and these tests after it, the other worker takes the rest."""
-    for item in items:
-        if "smoke_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("smoke_run"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Two workers (pyproject's addopts): every test under tests/workflow/ goes to one of them, as one
+    unit, so the session runs the smoke DAG (a session fixture there) once; the other tests are
+    spread over both. (xdist's own ``xdist_group`` marks do nothing under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkflowTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "workflow" if nodeid.startswith("tests/workflow/") else nodeid
+
+    return WorkflowTogether(config, log)
 
 
 @pytest.fixture(scope="session")
