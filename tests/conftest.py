@@ -1,7 +1,11 @@
-"""Shared fixtures: the test structures, including liquid and amorphous snapshots made by LAMMPS MD."""
+"""Shared fixtures: the test structures, including liquid and amorphous snapshots made by LAMMPS MD;
+the session's compilation cache and the scheduling of the test workers."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from ffdiff import get_potential
+from ffdiff.workflow import COMPILATION_CACHE, enable_compilation_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +57,18 @@ def _md(potential: str, schedule, seed: int) -> Atoms:
 
     params = {k: float(v) for k, v in get_potential(potential).params().items()}
     return md_snapshot(diamond(repeat=2), potential, params, schedule, seed)
+
+
+def pytest_configure(config) -> None:
+    """One JAX compilation cache for the whole session, in a fresh directory: the test processes (the
+    xdist workers) and every workflow job they start share it, so a program compiled by one test or
+    job is loaded by the next that needs it, as a user's reruns do. A test that needs a cold cache
+    sets its own."""
+    if not hasattr(config, "workerinput"):  # the controlling process: workers inherit its environment
+        path = tempfile.mkdtemp(prefix="ffdiff-tests-jax-cache-")
+        os.environ[COMPILATION_CACHE] = path
+        config.add_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+    enable_compilation_cache(os.environ[COMPILATION_CACHE])  # before this process compiles anything
 
 
 @pytest.hookimpl(optionalhook=True)
