@@ -25,13 +25,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.stages import job_times, run_elapsed, stage_table  # noqa: E402
 from benchmarks.tables import smoke_table  # noqa: E402
+from ffdiff.workflow import COMPILATION_CACHE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPILED = re.compile(r"Finished XLA compilation of .* in ([\d.]+) sec")
 
 
 def run_smoke(workdir: Path, cache: Path, cores: int) -> dict:
-    env = {**os.environ, "FFDIFF_COMPILATION_CACHE": str(cache), "JAX_LOG_COMPILES": "1"}
+    env = {**os.environ, COMPILATION_CACHE: str(cache), "JAX_LOG_COMPILES": "1"}
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
            "--configfile", str(ROOT / "config/smoke.yaml"), "--cores", str(cores)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)

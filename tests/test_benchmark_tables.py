@@ -58,6 +58,8 @@ def test_readme_ratios_are_the_tables():
     md = next(t for t in tables if "Δx vs LAMMPS Å" in t[0])
     driver = next(t for t in tables if "list rebuilds" in t[0])
     fits = next(t for t in tables if "first evaluation s: cold / rerun / changed" in t[0])
+    grad = {(r["steps"], r["mode"]): r for r in next(t for t in tables if "×forward" in t[0])}
+    smoke = {r["run"]: r for r in next(t for t in tables if "XLA compiling s (programs)" in t[0])}
     ours = [r for r in md if r["code"] == "ffdiff"]
 
     def ratios(rows, potential, skin, atoms):
@@ -84,6 +86,12 @@ def test_readme_ratios_are_the_tables():
     first = [[float(x) for x in r["first evaluation s: cold / rerun / changed"].split(" / ")] for r in fits]
     claims |= {f"{_span([f[1] for f in first])} s after the job starts",
                f"{_span([f[2] for f in first])} s after a change"}
+    remat_rss = float(grad[("1000", "remat")]["peak RSS MB"]) / float(grad[("200", "remat")]["peak RSS MB"])
+    claims |= {f"gradient costs {float(grad[('1000', 'remat')]['×forward']):.1f} times the forward run",
+               f"peak memory is {remat_rss:.1f} times that at 200 steps",
+               f"spends {smoke['cold']['XLA compiling s (programs)'].split()[0]} of its "
+               f"{smoke['cold']['job time s (summed)']} s of job time compiling",
+               f"takes {smoke['warm']['elapsed (--cores 2)']} instead of {smoke['cold']['elapsed (--cores 2)']}"}
     prose = " ".join(readme.split(BEGIN, 1)[0].split())  # line breaks as spaces
     for claim in claims:
         assert claim in prose, claim

@@ -444,15 +444,13 @@ def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
         raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
                              f"got {cutoff} Å; use a larger cell or a host-built list")
     i, j = np.nonzero(~np.eye(n_atoms, dtype=bool))
-    short = 0
-    if position is not None:
-        dr = np.asarray(position, np.float64)[j] - np.asarray(position, np.float64)[i]
-        dr -= np.round(dr @ np.linalg.inv(box)) @ box
-        inside = int(np.count_nonzero(np.sum(dr * dr, axis=1) < cutoff**2))
-        short = min(len(i), _round_capacity(inside, short_multiplier))
-    return NeighborList(
+    nbrs = NeighborList(
         center=jnp.asarray(i, dtype=jnp.int32), neighbor=jnp.asarray(j, dtype=jnp.int32),
         shift=jnp.zeros((len(i), 3)), edge_mask=jnp.ones(len(i), dtype=bool),
         triplets=jnp.zeros((1, 2), dtype=jnp.int32), triplet_mask=jnp.zeros(1, dtype=bool),
         reference_position=jnp.zeros((n_atoms, 3)), cutoff=float(half_width), skin=math.inf,
-        pbc=(True, True, True), three_body=False, minimum_image=True, short_capacity=short)
+        pbc=(True, True, True), three_body=False, minimum_image=True)
+    if position is None:
+        return nbrs
+    inside = int(jnp.sum(_inside(nbrs, jnp.asarray(position, jnp.float64), jnp.asarray(box), cutoff)))
+    return dataclasses.replace(nbrs, short_capacity=min(len(i), _round_capacity(inside, short_multiplier)))
