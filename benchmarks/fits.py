@@ -123,9 +123,9 @@ def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
     geometry, space = _setup(potential, fitted, reference.phonon, a, None)
     loss = build_loss(objective, geometry, reference, space.base, {"elastic": 1.0, "force_constants": 1.0})
     one = compile_objective(loss, space).value_and_grad
-    parts = loss.parts or ((1.0, loss),)
-    batches = [(weight, part.data, jax.jit(jax.vmap(jax.value_and_grad(theta_loss(part, space)),
-                                                    in_axes=(0, None, None)))) for weight, part in parts]
+    parts = loss.parts or ((objective, 1.0, loss),)
+    batches = [(weight, part.data, jax.jit(jax.vmap(jax.value_and_grad(theta_loss(part, space), has_aux=True),
+                                                    in_axes=(0, None, None)))) for _, weight, part in parts]
     starts = space.starts(4, 0, 0.2)
     calls = lambda: [one(theta) for theta in starts]  # noqa: E731
     vmapped = lambda: [batch(starts, space.base, data) for _, data, batch in batches]  # noqa: E731

@@ -26,7 +26,7 @@ def run(inputs, params, outputs) -> None:
     else:
         forces = [read_vasprun(p, element=params.element).get_forces() for p in inputs.vasprun]
         phonon = ph.phonopy_from_displacements(unitcell, supercell, dataset, forces)
-    phonon.save(outputs.phonopy, settings={"force_constants": True})
+    ph.save_phonopy(phonon, outputs.phonopy)
     logger.info("force constants %s from %s", phonon.force_constants.shape, params.origin)
 
 

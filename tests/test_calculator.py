@@ -71,3 +71,29 @@ def test_short_list_overflow_is_resized_and_recomputed(monkeypatch):
     moved.calc = Calculator("sw", skin=1.0)
     assert np.isfinite(energy) and energy == pytest.approx(moved.get_potential_energy(), abs=1e-10)
     np.testing.assert_allclose(forces, moved.get_forces(), rtol=0, atol=1e-10)
+
+
+def test_cell_change_keeps_the_lists_capacity():
+    """The list rebuilt for an expanded cell (a disordered one: 932 -> 824 pairs inside the list
+    radius, for which a fresh list would allocate 1056 instead of 1184 slots) keeps the first list's
+    capacities, so the compiled call is reused; energy, forces and stress equal a fresh calculator's
+    to 1e-10."""
+    import numpy as np
+
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    atoms.rattle(0.3, seed=1)
+    calc = Calculator("edip", skin=1.0)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    first = calc._neighbors
+    expanded = atoms.copy()
+    expanded.set_cell(atoms.cell.array * 1.02, scale_atoms=True)
+    expanded.calc = calc
+    energy, forces, stress = expanded.get_potential_energy(), expanded.get_forces(), expanded.get_stress()
+    rebuilt = calc._neighbors
+    assert rebuilt is not first and np.array_equal(np.asarray(rebuilt.reference_position), expanded.positions)
+    assert (rebuilt.capacity, rebuilt.short_capacity) == (first.capacity, first.short_capacity)
+    expanded.calc = Calculator("edip", skin=1.0)
+    assert energy == pytest.approx(expanded.get_potential_energy(), abs=1e-10)
+    np.testing.assert_allclose(forces, expanded.get_forces(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(stress, expanded.get_stress(), rtol=0, atol=1e-10)

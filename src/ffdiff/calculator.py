@@ -70,13 +70,13 @@ class Calculator(_AseCalculator):
         return cls(name, params, element=element, **kwargs)
 
     def _neighbor_list(self, position: np.ndarray, box: np.ndarray, pbc, *, fresh: bool = False) -> nl.NeighborList:
-        """The current list if still valid here, else a rebuilt one (same capacities when they fit)."""
+        """The current list if still valid here, else a rebuilt one (same capacities when they fit:
+        a new capacity is a new shape, which costs a compilation, also after the cell changed)."""
         old, pbc = self._neighbors, tuple(bool(p) for p in pbc)
-        reusable = (not fresh and old is not None and old.pbc == pbc and old.reference_position.shape == position.shape
-                    and np.array_equal(self._box, box))
+        reusable = not fresh and old is not None and old.pbc == pbc and old.reference_position.shape == position.shape
         if reusable:
             moved = np.max(np.sum((position - np.asarray(old.reference_position)) ** 2, axis=1))
-            if moved <= (0.5 * old.skin) ** 2:
+            if moved <= (0.5 * old.skin) ** 2 and np.array_equal(self._box, box):
                 return old
             try:
                 return nl.update(old, position, box)

@@ -76,12 +76,18 @@ def enable_compilation_cache(path) -> None:
     Programs that compile in under 0.2 s are left out: caching the ~600 op-sized ones of a smoke run
     too saved 9 of its 350 CPU seconds, and every load of one logs two lines of XLA's (harmless)
     "Target machine feature +prefer-no-gather is not supported" error into the job's log.
+
+    The fits' traced losses are kept in its ``exported`` folder (:mod:`ffdiff.exported`), which
+    spares the next job tracing them too.
     """
     import jax
+
+    from ffdiff import exported
 
     jax.config.update("jax_compilation_cache_dir", str(Path(path).resolve()))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    exported.enable(Path(path).resolve() / "exported")
 
 
 def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:

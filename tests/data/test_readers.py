@@ -89,3 +89,24 @@ def test_unit_cell_from_a_phonopy_supercell(dft_phonon):
     np.testing.assert_allclose(unitcell.get_scaled_positions(), dft_phonon.unitcell.scaled_positions, atol=1e-9)
     with pytest.raises(ValueError, match="a 63-atom supercell .* should hold 8 images of each unit-cell atom; found 8 distinct"):
         unitcell_from_supercell(supercell[1:], [2, 2, 2])
+
+
+def test_force_constants_saved_compact_when_lossless(dft_phonon, tmp_path):
+    """phonopy's own force constants are stored as the primitive cell's rows; a matrix the
+    lattice translations do not rebuild stays full. Both read back to the file's 15 decimals."""
+    from ffdiff.data.phonopy import load_phonopy, save_phonopy
+
+    full = dft_phonon.force_constants.copy()
+    save_phonopy(dft_phonon, tmp_path / "compact.yaml")
+    assert "format: \"compact\"" in (tmp_path / "compact.yaml").read_text()
+    np.testing.assert_allclose(load_phonopy(tmp_path / "compact.yaml").force_constants, full, rtol=0, atol=1e-13)
+    assert np.array_equal(dft_phonon.force_constants, full)  # the caller's object is untouched
+    perturbed = full.copy()
+    perturbed[5, 7, 0, 1] += 1e-3  # breaks the translational symmetry
+    dft_phonon.force_constants = perturbed
+    try:
+        save_phonopy(dft_phonon, tmp_path / "full.yaml")
+    finally:
+        dft_phonon.force_constants = full
+    assert "format: \"full\"" in (tmp_path / "full.yaml").read_text()
+    np.testing.assert_allclose(load_phonopy(tmp_path / "full.yaml").force_constants, perturbed, rtol=0, atol=1e-13)

@@ -8,7 +8,7 @@ import pytest
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective, run_minimize
-from ffdiff.fitting.study import Geometry, Reference, build_loss, fit_potential, property_row
+from ffdiff.fitting.study import Geometry, Reference, build_loss, fit_potential, properties, property_row
 from ffdiff.properties.phonons import force_constants
 
 DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa, the paper's DFT (standard C44)
@@ -115,11 +115,13 @@ def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
                       {"elastic": 1.0, "force_constants": 0.5})
     space = ParameterSpace(("A", "lam", "sigma"), params)
     objective_fn = compile_objective(loss, space)
-    assert [weight for weight, _ in loss.parts] == ([1.0, 0.5] if objective == "multi" else [])
+    assert [(name, weight) for name, weight, _ in loss.parts] == (
+        [("elastic", 1.0), ("force_constants", 0.5)] if objective == "multi" else [])
     theta = np.asarray(space.pack(params)) * np.array([0.97, 1.02, 1.0])
     value, grad = objective_fn.value_and_grad(theta)
     if objective == "multi":
-        row = property_row(geometry, Reference(DFT, dft_phonon), space.unpack(jnp.asarray(theta)))
+        props = properties(geometry, Reference(DFT, dft_phonon), space)
+        row = property_row(props, space.unpack(jnp.asarray(theta)))
         assert value == pytest.approx(row["elastic_loss"] + 0.5 * row["fc_loss"], rel=1e-7)
     for k in range(3):
         h = 1e-6 * abs(theta[k])
@@ -129,9 +131,19 @@ def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
         assert np.asarray(grad)[k] == pytest.approx(fd, rel=1e-6), (k, grad[k], fd)
 
 
+def test_crystal_is_ases_diamond_cell():
+    from ase.build import bulk
+
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True)
+    position, box, _ = Geometry(get_potential("sw"), 5.431, None).crystal(get_potential("sw").params())
+    assert np.array_equal(np.asarray(position), atoms.positions) and np.array_equal(np.asarray(box), atoms.cell.array)
+
+
 def test_property_row_of_original_sw(dft_phonon):
     potential = get_potential("sw")
-    row = property_row(Geometry(potential, 5.431, dft_phonon), Reference(DFT, dft_phonon), potential.params())
+    space = ParameterSpace(("epsilon", "lam"), potential.params())
+    row = property_row(properties(Geometry(potential, 5.431, dft_phonon), Reference(DFT, dft_phonon), space),
+                       potential.params())
     assert row["C11"] == pytest.approx(151.4131, abs=1e-4)
     assert row["nu_max_Gamma"] == pytest.approx(17.558, abs=2e-3)  # THz, at the DFT geometry
 
@@ -147,9 +159,13 @@ def test_unknown_parameter_and_objective_are_refused():
 @pytest.mark.parametrize("name", ["sw", "edip"])
 def test_force_constant_loss_from_independent_rows_equals_full_matrix(name, dft_phonon):
     """Diamond's 64-atom supercell has one symmetry-independent atom: its 3 Hessian-vector products
-    give the full-matrix loss (and gradient) to 1e-9, away from the optimum too."""
+    give the full-matrix loss (and gradient) to 1e-9, away from the optimum too, and its row,
+    distributed by the supercell's symmetry, the full Hessian to 1e-12 eV/Å²."""
+    import functools
+
     from ffdiff.fitting.objectives import init_force_constant_loss
     from ffdiff.fitting.study import symmetry_orbits
+    from ffdiff.properties.phonons import distribute_rows
 
     potential = get_potential(name)
     geometry = Geometry(potential, 5.431, dft_phonon)
@@ -159,10 +175,13 @@ def test_force_constant_loss_from_independent_rows_equals_full_matrix(name, dft_
     target = dft_phonon.force_constants
     full = init_force_constant_loss(potential.energy, *geometry.supercell(params), target)
     rows = init_force_constant_loss(potential.energy, *geometry.supercell(params), target, orbits=orbits)
-    full, rows = (jax.jit(jax.value_and_grad(loss)) for loss in (full, rows))  # each compiled once
+    # each compiled once: ((loss, force constants), gradient)
+    full, rows = (jax.jit(jax.value_and_grad(functools.partial(loss.fn, data=loss.data), has_aux=True))
+                  for loss in (full, rows))
     for scale in (1.0, 0.9):
         p = {**params, "lam": params["lam"] * scale}
-        (v_full, g_full), (v_rows, g_rows) = full(p), rows(p)
+        ((v_full, fc), g_full), ((v_rows, independent), g_rows) = full(p), rows(p)
+        np.testing.assert_allclose(distribute_rows(dft_phonon, orbits[0], independent), fc, rtol=0, atol=1e-12)
         assert float(v_rows) == pytest.approx(float(v_full), rel=1e-9)
         for k in params:
             assert float(g_rows[k]) == pytest.approx(float(g_full[k]), rel=1e-8, abs=1e-10)

@@ -1,13 +1,23 @@
 """Readers for reference data (VASP, phonopy, the Cubuk et al. dataset, ASE formats) into ASE
-``Atoms`` with their DFT results, and the energy/force dataset format of the GNN stages."""
+``Atoms`` with their DFT results, and the energy/force dataset format of the GNN stages (names
+load on first use)."""
 
-from ffdiff.data.archive import download_sdist, extract_members, fetch_url, sha256sum
-from ffdiff.data.cubuk import read_cubuk, write_cubuk
-from ffdiff.data.dataset import Dataset, split
-from ffdiff.data.phonopy import read_displacements
-from ffdiff.data.reference import reference_structures
-from ffdiff.data.trajectories import read_frames
-from ffdiff.data.vasp import read_vasprun
+from ffdiff._lazy import attach
 
-__all__ = ["Dataset", "download_sdist", "extract_members", "fetch_url", "read_cubuk", "read_displacements", "read_frames",
-           "read_vasprun", "reference_structures", "sha256sum", "split", "write_cubuk"]
+_PUBLIC = {
+    "Dataset": "ffdiff.data.dataset",
+    "download_sdist": "ffdiff.data.archive",
+    "extract_members": "ffdiff.data.archive",
+    "fetch_url": "ffdiff.data.archive",
+    "read_cubuk": "ffdiff.data.cubuk",
+    "read_displacements": "ffdiff.data.phonopy",
+    "read_frames": "ffdiff.data.trajectories",
+    "read_vasprun": "ffdiff.data.vasp",
+    "reference_structures": "ffdiff.data.reference",
+    "sha256sum": "ffdiff.data.archive",
+    "split": "ffdiff.data.dataset",
+    "write_cubuk": "ffdiff.data.cubuk",
+}
+
+__all__ = sorted(_PUBLIC)
+__getattr__, __dir__ = attach(__name__, _PUBLIC)

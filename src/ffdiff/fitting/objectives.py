@@ -3,7 +3,9 @@
 Each loss is a :class:`Loss`: a function of (parameters, data) and the data it is evaluated on
 (structures, neighbour lists, targets, weights). Compiled code takes the data as an argument rather
 than baking it in as constants, so a changed target, weight or structure of the same shape reuses
-the compiled function and JAX's persistent compilation cache.
+the compiled function and JAX's persistent compilation cache. Alongside its value a loss returns
+the property it compared (elastic constants, force constants): the fits report those properties
+through the very program they minimise, and compile nothing else for them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ffdiff.neighbors import NeighborList
 from ffdiff.properties.elastic import elastic_constants, paper_convention
@@ -25,24 +29,30 @@ Convention = Literal["standard", "paper"]
 
 @dataclasses.dataclass(frozen=True)
 class Loss:
-    """``fn(params, data)`` with its ``data`` (a pytree of arrays); ``loss(params)`` evaluates it.
+    """``fn(params, data) -> (value, aux)`` with its ``data`` (a pytree of arrays); ``loss(params)``
+    is the value, ``aux`` the compared property.
 
-    A weighted sum of losses (:func:`init_weighted_loss`) also keeps its ``parts``, (weight, loss)
-    pairs, so that its parts can be compiled apart and share their programs with fits to each part.
+    Losses of one kind share one ``fn`` object (per energy function), so that compiled programs,
+    which are keyed on it, are shared too. A weighted sum of losses (:func:`init_weighted_loss`)
+    also keeps its ``parts``, (name, weight, loss), so that its parts can be compiled apart and share
+    their programs with fits to each part.
     """
 
-    fn: Callable[[Params, Any], Array]
+    fn: Callable[[Params, Any], tuple[Array, Any]]
     data: Any
-    parts: tuple[tuple[float, Loss], ...] = ()
+    parts: tuple[tuple[str, float, Loss], ...] = ()
 
     def __call__(self, params: Params) -> Array:
-        return self.fn(params, self.data)
+        return self.fn(params, self.data)[0]
 
 
 def as_loss(loss: Loss | Callable[[Params], Array]) -> Loss:
-    """A :class:`Loss` as is; a plain ``loss(params)`` as one without data (whatever it closes over
-    is compiled in as constants)."""
-    return loss if isinstance(loss, Loss) else Loss(lambda params, _: loss(params), None)
+    """A :class:`Loss` as is; a plain ``loss(params)`` as one without data or aux (whatever it closes
+    over is compiled in as constants)."""
+    return loss if isinstance(loss, Loss) else Loss(lambda params, _: (loss(params), None), None)
+
+
+_shared = functools.cache(functools.partial)  # one fn object per (kind, energy function)
 
 
 def frobenius(a: Array, b: Array) -> Array:
@@ -65,17 +75,19 @@ def init_elastic_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbor
 
     ``target`` is in the standard convention; with ``convention="paper"`` both matrices get their
     shear block doubled first, as in Gangan et al.'s tables. The convention enters as data (an
-    elementwise scale), so both conventions share one compiled loss.
+    elementwise scale), so both conventions share one compiled loss. Its aux is the ``{"born",
+    "relaxed"}`` matrices of :func:`ffdiff.properties.elastic.elastic_constants` (GPa, standard
+    convention).
     """
-    scale = in_convention(jnp.ones((6, 6)), convention)
-    data = (position, box, neighbors, scale, scale * jnp.asarray(target))
-    return Loss(functools.partial(_elastic_loss, energy_fn), data)
+    scale = np.asarray(in_convention(jnp.ones((6, 6)), convention))
+    data = (position, box, neighbors, *jax.device_put((scale, scale * np.asarray(target))))
+    return Loss(_shared(_elastic_loss, energy_fn), data)
 
 
-def _elastic_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
+def _elastic_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, dict[str, Array]]:
     position, box, neighbors, scale, ref = data
-    c = elastic_constants(energy_fn, params, position, box, neighbors)["relaxed"]
-    return frobenius(scale * c, ref)
+    moduli = elastic_constants(energy_fn, params, position, box, neighbors)
+    return frobenius(scale * moduli["relaxed"], ref), {"born": moduli["born"], "relaxed": moduli["relaxed"]}
 
 
 def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbors: NeighborList,
@@ -86,36 +98,40 @@ def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, n
     computed and each row's squared misfit counts once per atom of its orbit: the same loss when
     both Φ and Φ_ref have the supercell's symmetry (a perfect crystal, phonopy's force constants),
     for 3 Hessian-vector products per independent atom instead of a full Hessian.
+
+    Its aux is the force constants computed: the full matrix, or the independent atoms' rows.
     """
-    target = jnp.asarray(target)
+    target = np.asarray(target)
     if orbits is None:
-        return Loss(functools.partial(_force_constant_loss, energy_fn), (position, box, neighbors, target))
-    atoms, counts = (jnp.asarray(x) for x in orbits)
-    data = (position, box, neighbors, target[atoms], atoms, counts.astype(target.dtype))
-    return Loss(functools.partial(_force_constant_rows_loss, energy_fn), data)
+        return Loss(_shared(_force_constant_loss, energy_fn), (position, box, neighbors, jax.device_put(target)))
+    atoms, counts = (np.asarray(x) for x in orbits)
+    data = (position, box, neighbors, *jax.device_put((target[atoms], atoms, counts.astype(target.dtype))))
+    return Loss(_shared(_force_constant_rows_loss, energy_fn), data)
 
 
-def _force_constant_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
+def _force_constant_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
     position, box, neighbors, ref = data
-    return frobenius(force_constants(energy_fn, params, position, box, neighbors), ref)
+    fc = force_constants(energy_fn, params, position, box, neighbors)
+    return frobenius(fc, ref), fc
 
 
-def _force_constant_rows_loss(energy_fn: EnergyFn, params: Params, data) -> Array:
+def _force_constant_rows_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
     position, box, neighbors, ref_rows, atoms, counts = data
     rows = force_constant_rows(energy_fn, params, position, box, neighbors, atoms)
-    return jnp.sqrt(jnp.sum(counts * jnp.sum((rows - ref_rows) ** 2, axis=(1, 2, 3))))
+    return jnp.sqrt(jnp.sum(counts * jnp.sum((rows - ref_rows) ** 2, axis=(1, 2, 3)))), rows
 
 
 def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float]) -> Loss:
-    """Σ_k w_k · loss_k(params) (the multi-objective fit)."""
+    """Σ_k w_k · loss_k(params) (the multi-objective fit); its aux is ``{k: aux_k}``."""
     if set(losses) != set(weights):
         raise ValueError(f"weights {sorted(weights)} do not match losses {sorted(losses)}")
 
     fns = {k: loss.fn for k, loss in losses.items()}
     data = {k: (jnp.asarray(weights[k], jnp.float64), loss.data) for k, loss in losses.items()}
-    parts = tuple((float(weights[k]), loss) for k, loss in losses.items())
+    parts = tuple((k, float(weights[k]), loss) for k, loss in losses.items())
     return Loss(functools.partial(_weighted_loss, fns), data, parts)
 
 
-def _weighted_loss(fns: Mapping[str, Callable], params: Params, data) -> Array:
-    return sum(weight * fns[k](params, part) for k, (weight, part) in data.items())
+def _weighted_loss(fns: Mapping[str, Callable], params: Params, data) -> tuple[Array, dict[str, Any]]:
+    values = {k: fns[k](params, part) for k, (_, part) in data.items()}
+    return sum(data[k][0] * value for k, (value, _) in values.items()), {k: aux for k, (_, aux) in values.items()}

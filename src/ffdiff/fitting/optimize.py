@@ -11,8 +11,10 @@ import jax
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
+from ffdiff.exported import Program, stable_name
 from ffdiff.fitting.objectives import Loss, as_loss
 from ffdiff.fitting.parameters import ParameterSpace
+from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +61,27 @@ class FitResult:
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """θ -> (loss, ∂loss/∂θ) over the fitted vector, compiled (a weighted sum: its parts' compiled
-    programs, summed on the host); :meth:`value` is its first half.
+    """θ -> (loss, aux, ∂loss/∂θ) over the fitted vector, compiled (a weighted sum: its parts'
+    compiled programs, summed on the host, with aux ``{part: aux}``); ``aux`` is the property the
+    loss compared (see :class:`ffdiff.fitting.objectives.Loss`).
 
     The same programs serve value-only optimizers too: an evaluation of these losses costs about a
     millisecond with or without the gradient (dispatch-bound), while compiling a value-only
     program would cost seconds per job.
     """
 
-    value_and_grad: Callable
+    evaluate: Callable
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        value, _, grad = self.evaluate(theta)
+        return value, grad
 
     def value(self, theta) -> float:
-        return float(self.value_and_grad(theta)[0])
+        return float(self.evaluate(theta)[0])
+
+    def aux(self, theta):
+        """The compared property at θ, as numpy arrays."""
+        return jax.tree.map(np.asarray, self.evaluate(theta)[1])
 
 
 def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective:
@@ -80,7 +91,9 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
     The fixed parameters and the loss's data are arguments of the compiled function, not constants
     inside it: a rerun with other targets, weights, structures or fixed parameter values of the
     same shapes compiles nothing new (a persistent-cache hit), and so does a later job on the same
-    loss (the loss landscape after the fit). A plain ``loss(params)`` works too.
+    loss (the loss landscape after the fit). Losses that share their ``fn`` (every elastic loss of
+    one potential, whatever its convention, and so on) share one traced program in the process. A
+    plain ``loss(params)`` works too.
 
     A weighted sum of losses is compiled part by part and summed on the host: its parts are then the
     very programs of the fits to each part alone, which the persistent cache already holds when those
@@ -89,20 +102,48 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
     """
     loss = as_loss(loss)
     if loss.parts:
-        parts = [(weight, compile_objective(part, space)) for weight, part in loss.parts]
+        parts = [(name, weight, compile_objective(part, space)) for name, weight, part in loss.parts]
         return Objective(functools.partial(_weighted_sum, parts))
-    compiled = jax.jit(jax.value_and_grad(theta_loss(loss, space)))
-    return Objective(functools.partial(compiled, base=space.base, data=loss.data))
+    return Objective(functools.partial(_evaluate, _program(loss.fn, space), _as_arguments(space.base), loss.data))
 
 
-def _weighted_sum(parts: list[tuple[float, Objective]], theta) -> tuple[float, np.ndarray]:
-    results = [(weight, objective.value_and_grad(theta)) for weight, objective in parts]
-    return (sum(weight * float(value) for weight, (value, _) in results),
-            sum(weight * np.asarray(grad) for weight, (_, grad) in results))
+@functools.cache
+def _program(fn: Callable, space: ParameterSpace) -> Program:
+    """(θ, base, data) -> ((loss, aux), ∂loss/∂θ), compiled; one per loss function and space. The
+    losses of ffdiff's own fits are kept traced on disk when :mod:`ffdiff.exported` is on."""
+    name = stable_name(fn)
+    return Program(jax.value_and_grad(theta_loss(Loss(fn, None), space), has_aux=True),
+                   None if name is None else f"value_and_grad of {name} over {space.names}")
+
+
+def _evaluate(program, base, data, theta):
+    (value, aux), grad = program(theta, base, data)
+    return value, aux, grad
+
+
+def evaluate_at(loss: Loss, space: ParameterSpace, params: Params) -> tuple[float, object]:
+    """(value, aux as numpy arrays) of ``loss`` at full parameters ``params`` (the fitted ones and
+    the fixed ones, which may differ from ``space.base``), through the program that
+    :func:`compile_objective` compiles for ``loss`` and ``space``."""
+    (value, aux), _ = _program(loss.fn, space)(space.pack(params), _as_arguments(params), loss.data)
+    return float(value), jax.tree.map(np.asarray, aux)
+
+
+def _as_arguments(params: Params) -> Params:
+    """Parameters as arrays: a Python float and a JAX scalar would give two signatures, two compilations."""
+    return jax.tree.map(np.asarray, params)
+
+
+def _weighted_sum(parts: list[tuple[str, float, Objective]], theta) -> tuple[float, dict, np.ndarray]:
+    results = {name: (weight, objective.evaluate(theta)) for name, weight, objective in parts}
+    return (sum(weight * float(value) for weight, (value, _, _) in results.values()),
+            {name: aux for name, (_, (_, aux, _)) in results.items()},
+            sum(weight * np.asarray(grad) for weight, (_, _, grad) in results.values()))
 
 
 def theta_loss(loss: Loss, space: ParameterSpace):
-    """``(θ, base, data) -> loss``: the loss of the fitted vector with everything else as arguments."""
+    """``(θ, base, data) -> (loss, aux)``: the loss of the fitted vector with everything else as
+    arguments."""
     return lambda theta, base, data: loss.fn(space.unpack(theta, base), data)
 
 

@@ -7,7 +7,6 @@ An *objective* is one of ``elastic_standard``, ``elastic_paper``, ``phonon`` (fo
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -16,24 +15,23 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from ase.build import bulk
 
 from ffdiff.data.phonopy import load_phonopy
 from ffdiff.fitting.objectives import (
+    Loss,
     frobenius,
     init_elastic_loss,
     init_force_constant_loss,
     init_weighted_loss,
 )
-from ffdiff.fitting.optimize import FitResult, Objective, compile_objective, loss_grid, run_minimize
+from ffdiff.fitting.optimize import FitResult, Objective, compile_objective, evaluate_at, loss_grid, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
-from ffdiff.properties.elastic import elastic_constants
 from ffdiff.properties.phonons import (
     band_structure,
     density_of_states,
-    force_constants,
+    distribute_rows,
     frequencies_at,
     thermal_properties,
     with_force_constants,
@@ -44,6 +42,10 @@ from ffdiff.typing import Params
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("elastic_standard", "elastic_paper", "phonon", "multi")
+# Fractional coordinates of the 8-atom cubic diamond cell in the order of ASE's
+# bulk("Si", "diamond", cubic=True) (importing ase.build would cost each fit job half a second).
+DIAMOND = np.array([[0.0, 0.0, 0.0], [0.25, 0.25, 0.25], [0.0, 0.5, 0.5], [0.25, 0.75, 0.75],
+                    [0.5, 0.0, 0.5], [0.75, 0.25, 0.75], [0.5, 0.5, 0.0], [0.75, 0.75, 0.25]])
 CUTOFF_SKIN = 0.5  # Å: list head room when a fit moves the cutoff (checked after every fit)
 
 
@@ -74,15 +76,16 @@ class Geometry:
     skin: float = 0.0
 
     def crystal(self, params: Params):
-        atoms = bulk("Si", "diamond", a=self.lattice_constant, cubic=True)
-        nbrs = neighbor_list(atoms.positions, atoms.cell.array, self.potential.cutoff(params), skin=self.skin)
-        return jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array), nbrs
+        box = self.lattice_constant * np.eye(3)
+        position = DIAMOND @ box
+        nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
+        return jax.device_put(position), jax.device_put(box), nbrs
 
     def supercell(self, params: Params):
         cell = self.phonon.supercell
         position, box = np.asarray(cell.positions), np.asarray(cell.cell)
         nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
-        return jnp.asarray(position), jnp.asarray(box), nbrs
+        return jax.device_put(position), jax.device_put(box), nbrs
 
 
 def _skin_for(potential: Potential, fitted: Sequence[str]) -> float:
@@ -98,31 +101,28 @@ def _check_range(potential: Potential, start: Params, params: Params, skin: floa
         )
 
 
-@functools.cache
-def _elastic_fn(potential: Potential):
-    return jax.jit(lambda p, x, b, n: elastic_constants(potential.energy, p, x, b, n))
-
-
-@functools.cache
-def _force_constants_fn(potential: Potential):
-    return jax.jit(lambda p, x, b, n: force_constants(potential.energy, p, x, b, n))
-
-
 def build_loss(objective: str, geometry: Geometry, reference: Reference, params: Params,
-               weights: Mapping[str, float] | None = None):
+               weights: Mapping[str, float] | None = None) -> Loss:
     """``loss(params)`` of one objective (see module docstring)."""
-    energy = geometry.potential.energy
     if objective.startswith("elastic_"):
-        return init_elastic_loss(energy, *geometry.crystal(params), reference.elastic,
-                                 convention=objective.removeprefix("elastic_"))
-    fc_loss = init_force_constant_loss(energy, *geometry.supercell(params), reference.phonon.force_constants,
-                                       orbits=symmetry_orbits(reference.phonon))
+        return _elastic_loss(geometry, reference, params, objective.removeprefix("elastic_"))
     if objective == "phonon":
-        return fc_loss
+        return _force_constant_loss(geometry, reference, params)
     if objective == "multi":
-        el_loss = init_elastic_loss(energy, *geometry.crystal(params), reference.elastic)
-        return init_weighted_loss({"elastic": el_loss, "force_constants": fc_loss}, dict(weights or {}))
+        return init_weighted_loss({"elastic": _elastic_loss(geometry, reference, params),
+                                   "force_constants": _force_constant_loss(geometry, reference, params)},
+                                  dict(weights or {}))
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+
+
+def _elastic_loss(geometry: Geometry, reference: Reference, params: Params, convention: str = "standard") -> Loss:
+    return init_elastic_loss(geometry.potential.energy, *geometry.crystal(params), reference.elastic,
+                             convention=convention)
+
+
+def _force_constant_loss(geometry: Geometry, reference: Reference, params: Params) -> Loss:
+    return init_force_constant_loss(geometry.potential.energy, *geometry.supercell(params),
+                                    reference.phonon.force_constants, orbits=symmetry_orbits(reference.phonon))
 
 
 def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray] | None:
@@ -159,17 +159,49 @@ def run_fits(objective: Objective, space: ParameterSpace, optimizers: Sequence[s
             for k, start in enumerate(starts) for method in optimizers]
 
 
-def property_row(geometry: Geometry, reference: Reference, params: Params) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Properties:
+    """What :func:`property_row` evaluates parameter sets with: the elastic loss (standard convention)
+    and, with a phonon reference, the force-constant loss of the starting parameters' structures,
+    whose aux are the reported properties. Their compiled programs are those of the elastic, phonon
+    and multi fits, so reporting compiles nothing of its own.
+
+    The structures' lists serve every parameter set a fit reaches (see :func:`_check_range`).
+    """
+
+    reference: Reference
+    space: ParameterSpace
+    elastic: Loss | None
+    force_constants: Loss | None
+    orbits: tuple[np.ndarray, np.ndarray] | None
+
+    def full_force_constants(self, params: Params) -> np.ndarray:
+        """`[n, n, 3, 3]` force constants of phonopy's supercell (eV/Å²): the loss's rows of the
+        symmetry-independent atoms, distributed by the supercell's symmetry, or its full matrix."""
+        _, fc = evaluate_at(self.force_constants, self.space, params)
+        return fc if self.orbits is None else distribute_rows(self.reference.phonon, self.orbits[0], fc)
+
+
+def properties(geometry: Geometry, reference: Reference, space: ParameterSpace, *,
+               elastic: bool = True) -> Properties:
+    """:class:`Properties` of a fit of ``space`` (its starting parameters set the structures' lists)."""
+    phonon = reference.phonon is not None
+    return Properties(reference, space, _elastic_loss(geometry, reference, space.base) if elastic else None,
+                      _force_constant_loss(geometry, reference, space.base) if phonon else None,
+                      symmetry_orbits(reference.phonon) if phonon else None)
+
+
+def property_row(props: Properties, params: Params) -> dict:
     """C11, C12, C44 (relaxed) and C44_0 (unrelaxed) in GPa, standard convention; the elastic and
-    force-constant losses; and phonon frequencies (THz)."""
-    moduli = _elastic_fn(geometry.potential)(params, *geometry.crystal(params))
-    c = moduli["relaxed"]
+    force-constant losses (full matrix); and phonon frequencies (THz)."""
+    _, moduli = evaluate_at(props.elastic, props.space, params)
+    c, reference = moduli["relaxed"], props.reference
     row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3], "C44_0": moduli["born"][3, 3],
            "elastic_loss": frobenius(c, reference.elastic)}
-    if reference.phonon is not None:
-        fc = _force_constants_fn(geometry.potential)(params, *geometry.supercell(params))
+    if props.force_constants is not None:
+        fc = props.full_force_constants(params)
         row["fc_loss"] = frobenius(fc, reference.phonon.force_constants)
-        for point, freqs in frequencies_at(with_force_constants(reference.phonon, fc)).items():
+        for point, freqs in frequencies_at(with_force_constants(reference.phonon, fc, symmetry=False)).items():
             row[f"nu_max_{point}"] = max(freqs)  # THz; at Γ the optical mode
     return {k: float(v) for k, v in row.items()}
 
@@ -200,13 +232,14 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     compiled = compile_objective(build_loss(objective, geometry, reference, params0, weights), space)
     original_loss = float(compiled.value(space.pack(params0)))
     logger.info("%s, %s: loss %.6g at the starting parameters", name, objective, original_loss)
-    original_row = property_row(geometry, reference, params0)
+    props = properties(geometry, reference, space)
+    original_row = property_row(props, params0)
     _check_loss(objective, original_loss, original_row, weights)  # before minutes of fitting the wrong loss
     runs = []
     for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
         _check_range(potential, params0, params, geometry.skin)
-        runs.append({"start": start, **result.to_dict(), "properties": property_row(geometry, reference, params)})
+        runs.append({"start": start, **result.to_dict(), "properties": property_row(props, params)})
     best = min(runs, key=lambda r: r["loss"])
     return {
         "potential": name, "objective": objective, "fitted": list(fitted),
@@ -244,9 +277,9 @@ def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=
     """Dispersion, DOS, thermal properties and high-symmetry frequencies of the original
     parameters, the best fit and DFT, keyed by those labels."""
     geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides)
+    props = properties(geometry, Reference(np.zeros((6, 6)), phonon), space, elastic=False)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
-    fc_fn = _force_constants_fn(geometry.potential)
-    phonons = {label: with_force_constants(phonon, fc_fn(p, *geometry.supercell(p))) for label, p in sets.items()}
+    phonons = {label: with_force_constants(phonon, props.full_force_constants(p)) for label, p in sets.items()}
     phonons["DFT"] = phonon
     return {label: {"bands": band_structure(ph), "dos": density_of_states(ph),
                     "thermal": thermal_properties(ph), "frequencies": frequencies_at(ph)}

@@ -90,11 +90,12 @@ def energy_force_loss(energy_fn: EnergyFn, params: Params, frames: Frames, weigh
 
 def errors(energy_fn: EnergyFn, params: Params, frames: Frames, batch_size: int = 64) -> dict[str, float]:
     """Energy RMSE and MAE per atom in meV/atom, force-component RMSE and MAE in eV/Å."""
-    fn = jax.jit(lambda f: predict(energy_fn, params, f))
+    # params is an argument, not a constant of the program: every model then shares one compilation.
+    fn = jax.jit(predict, static_argnums=0)
     de, df = [], []
     for start in range(0, len(frames), batch_size):
         batch = frames.take(slice(start, start + batch_size))
-        energy, forces = fn(batch)
+        energy, forces = fn(energy_fn, params, batch)
         de.append(np.asarray(energy - batch.energy) / batch.position.shape[1])
         df.append(np.asarray(forces - batch.forces).ravel())
     de, df = np.concatenate(de) * 1000.0, np.concatenate(df)

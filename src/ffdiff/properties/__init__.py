@@ -1,8 +1,20 @@
-"""Properties of a configuration, differentiable in the potential parameters."""
+"""Properties of a configuration, differentiable in the potential parameters (names load on first
+use)."""
 
-from ffdiff.properties.md import init_state, run_md, simulate
-from ffdiff.properties.rdf import rdf_histogram, rdf_mse, smooth_rdf
-from ffdiff.properties.static import energy_forces_stress, forces, stress, to_voigt
+from ffdiff._lazy import attach
 
-__all__ = ["energy_forces_stress", "forces", "init_state", "rdf_histogram", "rdf_mse", "run_md", "simulate",
-           "smooth_rdf", "stress", "to_voigt"]
+_PUBLIC = {
+    "energy_forces_stress": "ffdiff.properties.static",
+    "forces": "ffdiff.properties.static",
+    "init_state": "ffdiff.properties.md",
+    "rdf_histogram": "ffdiff.properties.rdf",
+    "rdf_mse": "ffdiff.properties.rdf",
+    "run_md": "ffdiff.properties.md",
+    "simulate": "ffdiff.properties.md",
+    "smooth_rdf": "ffdiff.properties.rdf",
+    "stress": "ffdiff.properties.static",
+    "to_voigt": "ffdiff.properties.static",
+}
+
+__all__ = sorted(_PUBLIC)
+__getattr__, __dir__ = attach(__name__, _PUBLIC)

@@ -46,12 +46,33 @@ def force_constant_rows(energy_fn: EnergyFn, params: Params, position: Array, bo
     return hvp.reshape(atoms.shape[0], 3, n, 3).transpose(0, 2, 1, 3)
 
 
-def with_force_constants(phonon, fc):
-    """A copy of a ``phonopy.Phonopy`` carrying other force constants (same cells)."""
+def distribute_rows(phonon, atoms, rows) -> np.ndarray:
+    """`[n, n, 3, 3]` force constants of phonopy's supercell from the rows of its symmetry-independent
+    ``atoms`` (:func:`force_constant_rows`), each other row rotated and permuted from its
+    independent atom's by the supercell's space group (phonopy's own distribution)."""
+    from phonopy.harmonic.force_constants import distribute_force_constants
+
+    atoms = np.asarray(atoms, dtype="int64")
+    n = phonon.supercell.scaled_positions.shape[0]
+    fc = np.zeros((n, n, 3, 3), dtype="double", order="C")
+    fc[atoms] = np.asarray(rows)
+    symmetry = phonon.symmetry
+    distribute_force_constants(fc, atoms, np.array(phonon.supercell.cell.T, dtype="double", order="C"),
+                               symmetry.symmetry_operations["rotations"], symmetry.atomic_permutations)
+    return fc
+
+
+def with_force_constants(phonon, fc, *, symmetry: bool = True):
+    """A copy of a ``phonopy.Phonopy`` carrying other force constants (same cells).
+
+    ``symmetry=False`` skips phonopy's symmetry search (a third of a second for a 64-atom
+    supercell): the frequencies at given q-points (:func:`frequencies_at`) are the same, while
+    meshes (DOS, thermal properties) want the symmetry, which reduces them to irreducible points.
+    """
     import phonopy
 
     out = phonopy.Phonopy(phonon.unitcell, supercell_matrix=phonon.supercell_matrix,
-                          primitive_matrix=phonon.primitive_matrix)
+                          primitive_matrix=phonon.primitive_matrix, is_symmetry=symmetry)
     out.force_constants = np.asarray(fc)
     return out
 

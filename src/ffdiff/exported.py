@@ -1,0 +1,101 @@
+"""Traced programs kept on disk, so that a later process runs them without tracing them again.
+
+JAX's persistent compilation cache spares a new process the XLA compilation of a program it has
+seen, not the tracing and lowering that come first, which cost a second or two for a fit's loss and
+gradient (a Hessian inside a gradient). :class:`Program` keeps the lowered program too, serialized
+with :mod:`jax.export`, under a key made of the function's name, the arguments' tree and types,
+the ffdiff sources, the JAX version and the backend; a later process with the same key loads it
+in milliseconds and runs it through the same compilation cache. The results are bit for bit those
+of tracing afresh.
+
+It is off until :func:`enable` names a directory (the workflow's jobs put it next to the
+compilation cache), and it only keeps functions of ffdiff's own modules, named by their module
+and qualified name: the key covers ffdiff's sources, not a notebook's functions, which therefore
+are always traced.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+
+logger = logging.getLogger(__name__)
+
+_directory: Path | None = None
+
+
+def enable(path) -> None:
+    """Keep traced programs in ``path`` (created if missing); ``None`` switches it off."""
+    global _directory
+    _directory = None if path is None else Path(path)
+    if _directory is not None:
+        _directory.mkdir(parents=True, exist_ok=True)
+
+
+def stable_name(fn) -> str | None:
+    """``module.qualname`` of a function of ffdiff's modules, or of a ``functools.partial`` of one with
+    such functions as its positional arguments; None for anything else (lambdas, closures, user code)."""
+    if isinstance(fn, functools.partial):
+        parts = [stable_name(f) for f in (fn.func, *fn.args)]
+        return None if fn.keywords or None in parts else f"{parts[0]}({', '.join(parts[1:])})"
+    if not isinstance(fn, types.FunctionType) or "<" in fn.__qualname__:
+        return None
+    module = fn.__module__ or ""
+    return f"{module}.{fn.__qualname__}" if module == "ffdiff" or module.startswith("ffdiff.") else None
+
+
+@functools.cache
+def _sources_digest() -> str:
+    """Digest of every ffdiff source file: an edit anywhere in the package starts a new key."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.relative_to(Path(__file__).resolve().parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class Program:
+    """``jax.jit(fn)``, whose lowered programs are kept on disk (see the module docstring) when
+    :func:`enable` is on and ``name`` is given (see :func:`stable_name`)."""
+
+    def __init__(self, fn: Callable, name: str | None):
+        self.jitted = jax.jit(fn)
+        self.name = name
+        self._calls: dict[str, Callable] = {}
+
+    def __call__(self, *args):
+        if _directory is None or self.name is None:
+            return self.jitted(*args)
+        leaves, tree = jax.tree.flatten(args)
+        key = self._key(tree, leaves)
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
+        return call(*leaves)
+
+    def _key(self, tree, leaves) -> str:
+        text = "\n".join([self.name, str(tree), str([jax.typeof(x) for x in leaves]), _sources_digest(),
+                          jax.__version__, str(jax.config.jax_enable_x64), jax.default_backend()])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _exported(self, key: str, tree, leaves):
+        from jax import export
+
+        path = _directory / f"{key}.jax-exported"
+        if path.exists():
+            try:
+                return export.deserialize(bytearray(path.read_bytes()))
+            except Exception as err:  # a truncated or foreign file: trace again and replace it
+                logger.warning("cannot load the traced program %s (%s); tracing it again", path, err)
+        exported = export.export(jax.jit(lambda *flat: self.jitted(*jax.tree.unflatten(tree, flat))))(*leaves)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(exported.serialize())
+        tmp.replace(path)  # atomic: a concurrent job reads the whole file or none
+        return exported
