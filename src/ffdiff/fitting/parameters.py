@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.exceptions import UnknownParameterError
@@ -36,9 +35,10 @@ class ParameterSpace:
         base = self.base if base is None else base
         return {**base, **{name: theta[k] for k, name in enumerate(self.names)}}
 
-    def pack(self, params: Params) -> Array:
-        """`[n_fitted]` vector of the fitted entries of ``params``."""
-        return jnp.stack([jnp.asarray(params[name], dtype=jnp.float64) for name in self.names])
+    def pack(self, params: Params) -> np.ndarray:
+        """`[n_fitted]` float64 vector of the fitted entries of ``params`` (on the host: a JAX op here
+        would compile a program of its own in every job)."""
+        return np.array([np.asarray(params[name], dtype=np.float64) for name in self.names])
 
     @property
     def scale(self) -> np.ndarray:
