@@ -28,6 +28,7 @@ where DIR holds phonopy_params.yaml and elastic.json from the workflow's referen
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import subprocess
 import sys
@@ -104,7 +105,8 @@ def main() -> None:
     batched = [vmap_case(potential, objective, args.reference) for potential in FITS for objective in args.objectives]
     print("\n" + vmap_table(batched))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"fits": rows, "vmap_starts": batched}, indent=2) + "\n")
+    doc = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "fits": rows, "vmap_starts": batched}
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:

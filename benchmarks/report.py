@@ -28,6 +28,10 @@ from benchmarks.tables import (  # noqa: E402
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
 
+def _dated(doc: dict) -> str:
+    return f", {doc['date'][:10]}" if "date" in doc else ""
+
+
 def block(directory: Path) -> str:
     parts = []
     if (path := directory / "md.json").exists():
@@ -46,15 +50,16 @@ def block(directory: Path) -> str:
     if (path := directory / "fits.json").exists():
         doc = json.loads(path.read_text())
         parts += ["", "Classical fits, each a fresh process with its own compilation cache "
-                  "(`benchmarks/fits.py`; 3 optimizers × 4 starts):", "", fits_table(doc["fits"]), "",
+                  f"(`benchmarks/fits.py`{_dated(doc)}; 3 optimizers × 4 starts):", "", fits_table(doc["fits"]), "",
                   "All starts of a fit in one `vmap` against one call per start (loss and gradient):", "",
                   vmap_table(doc["vmap_starts"])]
     if (path := directory / "stages.json").exists():
         parts += ["", "Job time per workflow stage (`benchmarks/stages.py`):", "",
                   stages_table(json.loads(path.read_text()))]
     if (path := directory / "smoke.json").exists():
+        doc = json.loads(path.read_text())
         parts += ["", "The smoke config end to end in a fresh directory, with an empty compilation cache and then "
-                  "with the one it filled (`benchmarks/smoke.py`):", "", smoke_table(json.loads(path.read_text()))]
+                  f"with the one it filled (`benchmarks/smoke.py`{_dated(doc)}):", "", smoke_table(doc)]
     return "\n".join(parts)
 
 

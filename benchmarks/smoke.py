@@ -14,6 +14,7 @@ Usage: python benchmarks/smoke.py [--cores 2] [--out results/benchmarks/smoke.js
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -55,7 +56,7 @@ def main() -> None:
         for name in ("cold", "warm"):
             runs[name] = run_smoke(Path(scratch) / name, cache, args.cores)
             print(f"  {name}: {runs[name]['run']['seconds']:.0f} s", file=sys.stderr, flush=True)
-    doc = {"cores": args.cores, "runs": runs}
+    doc = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cores": args.cores, "runs": runs}
     print(smoke_table(doc))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
