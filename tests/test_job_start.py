@@ -23,3 +23,18 @@ print(names["tf_XLAEigen"], os.sched_getaffinity(0) == before)
 def test_thread_pool_matches_job_threads_and_leaves_affinity_alone():
     out = subprocess.run([sys.executable, "-c", PROBE, "1"], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "True"]  # one pool thread (the machine has more), cores free
+
+
+def test_package_namespaces_import_only_what_is_used():
+    """``import ffdiff`` loads no JAX (table and figure jobs), and a GNN job's imports load neither
+    phonopy nor ASE's file readers; every public name still resolves."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ffdiff; assert 'jax' not in sys.modules; "
+            "from ffdiff.data import Dataset; from ffdiff.fitting.gnn import load_model; "
+            "print(sorted(m for m in ('phonopy', 'ase.io', 'scipy.optimize') if m in sys.modules)); "
+            "import ffdiff.data, ffdiff.fitting, ffdiff.properties; "
+            "[getattr(m, n) for m in (ffdiff, ffdiff.data, ffdiff.fitting, ffdiff.properties) for n in m.__all__]")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -6,9 +6,10 @@ precision to be safe. The public names below load on first use, so jobs that onl
 write tables or plot never pay for importing JAX.
 """
 
-import importlib
 import os
 import sys
+
+from ffdiff._lazy import attach
 
 if "jax" in sys.modules:
     sys.modules["jax"].config.update("jax_enable_x64", True)
@@ -17,24 +18,9 @@ else:
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
-    "Calculator": "ffdiff.calculator",
-    "NeighborList": "ffdiff.neighbors",
-    "neighbor_list": "ffdiff.neighbors",
-    "POTENTIALS": "ffdiff.potentials",
-    "Potential": "ffdiff.potentials",
-    "get_potential": "ffdiff.potentials",
-    "load_params": "ffdiff.potentials",
-}
-
-__all__ = sorted([*_PUBLIC, "__version__"])
-
-
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'ffdiff' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__all__, __getattr__, __dir__ = attach(__name__, {
+    "ffdiff.calculator": ("Calculator",),
+    "ffdiff.neighbors": ("NeighborList", "neighbor_list"),
+    "ffdiff.potentials": ("POTENTIALS", "Potential", "get_potential", "load_params"),
+})
+__all__ = sorted([*__all__, "__version__"])

@@ -35,3 +35,13 @@ def test_hessian_equals_finite_differences_of_forces(name):
     rows = jax.jit(force_constant_rows, static_argnums=0)(potential.energy, params, x, box, nbrs,
                                                            jnp.array([33, 0, 5]))
     np.testing.assert_allclose(np.asarray(rows), fc[[33, 0, 5]], rtol=0, atol=1e-11)
+
+
+def test_frequencies_without_the_symmetry_search_are_the_same(dft_phonon):
+    """with_force_constants(symmetry=False), which the fits' property rows use, changes no frequency
+    at the high-symmetry points (phonopy evaluates q-points from the force constants alone)."""
+    from ffdiff.properties.phonons import frequencies_at, with_force_constants
+
+    fc = dft_phonon.force_constants * 1.1
+    assert frequencies_at(with_force_constants(dft_phonon, fc, symmetry=False)) == \
+        frequencies_at(with_force_constants(dft_phonon, fc))

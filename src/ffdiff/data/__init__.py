@@ -4,20 +4,12 @@ load on first use)."""
 
 from ffdiff._lazy import attach
 
-_PUBLIC = {
-    "Dataset": "ffdiff.data.dataset",
-    "download_sdist": "ffdiff.data.archive",
-    "extract_members": "ffdiff.data.archive",
-    "fetch_url": "ffdiff.data.archive",
-    "read_cubuk": "ffdiff.data.cubuk",
-    "read_displacements": "ffdiff.data.phonopy",
-    "read_frames": "ffdiff.data.trajectories",
-    "read_vasprun": "ffdiff.data.vasp",
-    "reference_structures": "ffdiff.data.reference",
-    "sha256sum": "ffdiff.data.archive",
-    "split": "ffdiff.data.dataset",
-    "write_cubuk": "ffdiff.data.cubuk",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = attach(__name__, _PUBLIC)
+__all__, __getattr__, __dir__ = attach(__name__, {
+    "ffdiff.data.archive": ("download_sdist", "extract_members", "fetch_url", "sha256sum"),
+    "ffdiff.data.cubuk": ("read_cubuk", "write_cubuk"),
+    "ffdiff.data.dataset": ("Dataset", "split"),
+    "ffdiff.data.phonopy": ("read_displacements",),
+    "ffdiff.data.reference": ("reference_structures",),
+    "ffdiff.data.trajectories": ("read_frames",),
+    "ffdiff.data.vasp": ("read_vasprun",),
+})

@@ -13,7 +13,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from ffdiff.exported import Program, stable_name
 from ffdiff.fitting.objectives import Loss, as_loss
-from ffdiff.fitting.parameters import ParameterSpace
+from ffdiff.fitting.parameters import ParameterSpace, unpack
 from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)
@@ -79,10 +79,6 @@ class Objective:
     def value(self, theta) -> float:
         return float(self.evaluate(theta)[0])
 
-    def aux(self, theta):
-        """The compared property at θ, as numpy arrays."""
-        return jax.tree.map(np.asarray, self.evaluate(theta)[1])
-
 
 def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective:
     """Compile the loss of the fitted vector θ and its gradient (once, reused by every start and
@@ -104,16 +100,17 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
     if loss.parts:
         parts = [(name, weight, compile_objective(part, space)) for name, weight, part in loss.parts]
         return Objective(functools.partial(_weighted_sum, parts))
-    return Objective(functools.partial(_evaluate, _program(loss.fn, space), _as_arguments(space.base), loss.data))
+    program = _program(loss.fn, space.names)
+    return Objective(functools.partial(_evaluate, program, _as_arguments(space.base), loss.data))
 
 
 @functools.cache
-def _program(fn: Callable, space: ParameterSpace) -> Program:
-    """(θ, base, data) -> ((loss, aux), ∂loss/∂θ), compiled; one per loss function and space. The
-    losses of ffdiff's own fits are kept traced on disk when :mod:`ffdiff.exported` is on."""
+def _program(fn: Callable, names: tuple[str, ...]) -> Program:
+    """(θ, base, data) -> ((loss, aux), ∂loss/∂θ), compiled; one per loss function and fitted names.
+    The losses of ffdiff's own fits are kept traced on disk when :mod:`ffdiff.exported` is on."""
     name = stable_name(fn)
-    return Program(jax.value_and_grad(theta_loss(Loss(fn, None), space), has_aux=True),
-                   None if name is None else f"value_and_grad of {name} over {space.names}")
+    return Program(jax.value_and_grad(_theta_fn(fn, names), has_aux=True),
+                   None if name is None else f"value_and_grad of {name} over {names}")
 
 
 def _evaluate(program, base, data, theta):
@@ -125,7 +122,7 @@ def evaluate_at(loss: Loss, space: ParameterSpace, params: Params) -> tuple[floa
     """(value, aux as numpy arrays) of ``loss`` at full parameters ``params`` (the fitted ones and
     the fixed ones, which may differ from ``space.base``), through the program that
     :func:`compile_objective` compiles for ``loss`` and ``space``."""
-    (value, aux), _ = _program(loss.fn, space)(space.pack(params), _as_arguments(params), loss.data)
+    (value, aux), _ = _program(loss.fn, space.names)(space.pack(params), _as_arguments(params), loss.data)
     return float(value), jax.tree.map(np.asarray, aux)
 
 
@@ -144,7 +141,11 @@ def _weighted_sum(parts: list[tuple[str, float, Objective]], theta) -> tuple[flo
 def theta_loss(loss: Loss, space: ParameterSpace):
     """``(θ, base, data) -> (loss, aux)``: the loss of the fitted vector with everything else as
     arguments."""
-    return lambda theta, base, data: loss.fn(space.unpack(theta, base), data)
+    return _theta_fn(loss.fn, space.names)
+
+
+def _theta_fn(fn: Callable, names: tuple[str, ...]):
+    return lambda theta, base, data: fn(unpack(names, theta, base), data)
 
 
 @dataclasses.dataclass(frozen=True)

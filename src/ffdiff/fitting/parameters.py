@@ -32,8 +32,7 @@ class ParameterSpace:
     def unpack(self, theta: Array, base: Params | None = None) -> Params:
         """Full parameter dict with the fitted entries taken from ``theta`` (`[n_fitted]`), the others
         from ``base`` (default :attr:`base`; pass it to compiled code as an argument)."""
-        base = self.base if base is None else base
-        return {**base, **{name: theta[k] for k, name in enumerate(self.names)}}
+        return unpack(self.names, theta, self.base if base is None else base)
 
     def pack(self, params: Params) -> np.ndarray:
         """`[n_fitted]` float64 vector of the fitted entries of ``params`` (on the host: a JAX op here
@@ -54,3 +53,8 @@ class ParameterSpace:
         rng = np.random.default_rng(seed)
         factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(max(n - 1, 0), len(self.names)))
         return np.vstack([theta0[None, :], theta0[None, :] * factors])[:n]
+
+
+def unpack(names: tuple[str, ...], theta: Array, base: Params) -> Params:
+    """``base`` with the entries ``names`` taken from ``theta`` (`[len(names)]`), in that order."""
+    return {**base, **{name: theta[k] for k, name in enumerate(names)}}

@@ -53,11 +53,11 @@ class Reference:
     """Targets of the fits.
 
     Attributes:
-        elastic: `[6, 6]` DFT stiffness in GPa (standard convention).
+        elastic: `[6, 6]` DFT stiffness in GPa (standard convention; None if no elastic fit).
         phonon: ``phonopy.Phonopy`` with DFT force constants (None if no force-constant fit).
     """
 
-    elastic: np.ndarray
+    elastic: np.ndarray | None
     phonon: object | None = None
 
 
@@ -181,10 +181,11 @@ class Properties:
         return fc if self.orbits is None else distribute_rows(self.reference.phonon, self.orbits[0], fc)
 
 
-def properties(geometry: Geometry, reference: Reference, space: ParameterSpace, *,
-               elastic: bool = True) -> Properties:
-    """:class:`Properties` of a fit of ``space`` (its starting parameters set the structures' lists)."""
+def properties(geometry: Geometry, reference: Reference, space: ParameterSpace) -> Properties:
+    """:class:`Properties` of a fit of ``space`` (its starting parameters set the structures' lists)
+    against the targets ``reference`` has."""
     phonon = reference.phonon is not None
+    elastic = reference.elastic is not None
     return Properties(reference, space, _elastic_loss(geometry, reference, space.base) if elastic else None,
                       _force_constant_loss(geometry, reference, space.base) if phonon else None,
                       symmetry_orbits(reference.phonon) if phonon else None)
@@ -276,7 +277,7 @@ def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=
     """Dispersion, DOS, thermal properties and high-symmetry frequencies of the original
     parameters, the best fit and DFT, keyed by those labels."""
     geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides)
-    props = properties(geometry, Reference(np.zeros((6, 6)), phonon), space, elastic=False)
+    props = properties(geometry, Reference(None, phonon), space)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
     phonons = {label: with_force_constants(phonon, props.full_force_constants(p)) for label, p in sets.items()}
     phonons["DFT"] = phonon

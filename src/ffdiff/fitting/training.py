@@ -79,6 +79,10 @@ def predict(energy_fn: EnergyFn, params: Params, frames: Frames) -> tuple[jax.Ar
     return jax.vmap(one)(frames.position, frames.box, frames.neighbors)
 
 
+# params are an argument, not constants of the program: every model shares one compilation.
+_predict = jax.jit(predict, static_argnums=0)
+
+
 def energy_force_loss(energy_fn: EnergyFn, params: Params, frames: Frames, weights: Mapping[str, float]):
     """w_E · MSE of the energy per atom (eV²) + w_F · MSE of the force components (eV²/Å²)."""
     energy, forces = predict(energy_fn, params, frames)
@@ -90,12 +94,10 @@ def energy_force_loss(energy_fn: EnergyFn, params: Params, frames: Frames, weigh
 
 def errors(energy_fn: EnergyFn, params: Params, frames: Frames, batch_size: int = 64) -> dict[str, float]:
     """Energy RMSE and MAE per atom in meV/atom, force-component RMSE and MAE in eV/Å."""
-    # params is an argument, not a constant of the program: every model then shares one compilation.
-    fn = jax.jit(predict, static_argnums=0)
     de, df = [], []
     for start in range(0, len(frames), batch_size):
         batch = frames.take(slice(start, start + batch_size))
-        energy, forces = fn(energy_fn, params, batch)
+        energy, forces = _predict(energy_fn, params, batch)
         de.append(np.asarray(energy - batch.energy) / batch.position.shape[1])
         df.append(np.asarray(forces - batch.forces).ravel())
     de, df = np.concatenate(de) * 1000.0, np.concatenate(df)
