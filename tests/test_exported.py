@@ -65,3 +65,40 @@ def test_off_or_unnamed_keeps_nothing(folder, tmp_path):
     exported.enable(None)
     exported.Program(frobenius, "frobenius")(jnp.ones(3), jnp.zeros(3))
     assert not list(folder.glob("*.jax-exported"))
+
+
+def _held_lock(folder, program, *args):
+    import fcntl
+
+    leaves, tree = jax.tree.flatten(args)
+    path = folder / "locks" / f"{program._key(tree, leaves)}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115
+    fcntl.flock(handle, fcntl.LOCK_EX)  # as another job compiling the same program would
+    return handle
+
+
+def test_a_program_compiled_elsewhere_meanwhile_is_waited_for(folder):
+    import threading
+    import time
+
+    a, b = np.arange(6.0), np.ones(6)
+    program = exported.Program(frobenius, exported.stable_name(frobenius))
+    handle = _held_lock(folder, program, a, b)
+    done = []
+    waiter = threading.Thread(target=lambda: done.append(float(program(a, b))))
+    waiter.start()
+    time.sleep(0.5)
+    assert not done and not list(folder.glob("*.jax-exported"))  # neither traced nor compiled yet
+    handle.close()  # the other job is done
+    waiter.join(30)
+    assert done == [float(jax.jit(frobenius)(a, b))]
+
+
+def test_a_lock_held_too_long_is_given_up(folder, monkeypatch, caplog):
+    a, b = np.arange(3.0), np.ones(3)
+    program = exported.Program(frobenius, exported.stable_name(frobenius))
+    monkeypatch.setattr(exported, "LOCK_WAIT_S", 0.2)
+    with _held_lock(folder, program, a, b):
+        assert float(program(a, b)) == float(jax.jit(frobenius)(a, b))
+    assert "compiling here as well" in caplog.text

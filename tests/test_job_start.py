@@ -38,3 +38,17 @@ def test_package_namespaces_import_only_what_is_used():
             "[getattr(m, n) for m in (ffdiff, ffdiff.data, ffdiff.fitting, ffdiff.properties) for n in m.__all__]")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("imports", "absent"), [
+    # landscape and phonon jobs: the fits' losses, not scipy's minimisers (half a second)
+    ("from ffdiff.fitting.study import landscape_grid, phonon_properties", ("scipy.optimize",)),
+    # GNN MD-test and error jobs: no optimiser library
+    ("from ffdiff.fitting.gnn import md_test, error_rows", ("optax",)),
+    # the elastic reference is a JSON file: no JAX
+    ("from ffdiff.data.elastic import cubic_reference", ("jax",)),
+])
+def test_job_imports_leave_out_what_the_job_does_not_run(imports, absent):
+    code = f"import sys; {imports}; print(sorted(m for m in {absent!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -12,14 +12,20 @@ It is off until :func:`enable` names a directory (the workflow's jobs put it nex
 compilation cache), and it only keeps functions of ffdiff's own modules, named by their module
 and qualified name: the key covers ffdiff's sources, not a notebook's functions, which therefore
 are always traced.
+
+A process that traces and compiles a program holds a lock on its key meanwhile, so that jobs
+starting the same program at the same time (the fits of one potential often do) wait for it and
+then load both the traced program and the compiled one, instead of repeating the work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import os
+import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +35,7 @@ import jax
 logger = logging.getLogger(__name__)
 
 _directory: Path | None = None
+LOCK_WAIT_S = 600.0  # longest wait for another process's compilation before doing it here as well
 
 
 def enable(path) -> None:
@@ -77,7 +84,9 @@ class Program:
         key = self._key(tree, leaves)
         call = self._calls.get(key)
         if call is None:
-            call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
+            with _only_process(_directory / "locks" / f"{key}.lock"):
+                call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
+                return call(*leaves)  # compiles, or loads from the compilation cache, under the lock
         return call(*leaves)
 
     def _key(self, tree, leaves) -> str:
@@ -99,3 +108,35 @@ class Program:
         tmp.write_bytes(exported.serialize())
         tmp.replace(path)  # atomic: a concurrent job reads the whole file or none
         return exported
+
+
+@contextlib.contextmanager
+def _only_process(path: Path):
+    """Hold an exclusive lock on ``path`` (waiting for another process that holds it, at most
+    :data:`LOCK_WAIT_S`); where the file system cannot lock, go on without."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")  # noqa: SIM115 (closed below)
+    except (ImportError, OSError):
+        yield
+        return
+    locked, deadline = False, time.monotonic() + LOCK_WAIT_S
+    try:
+        while not locked:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    logger.warning("%s still locked after %.0f s; compiling here as well", path, LOCK_WAIT_S)
+                    break
+                time.sleep(0.05)
+            except OSError:  # no locking on this file system
+                break
+        yield
+    finally:
+        if locked:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()

@@ -444,13 +444,14 @@ def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
         raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
                              f"got {cutoff} Å; use a larger cell or a host-built list")
     i, j = np.nonzero(~np.eye(n_atoms, dtype=bool))
+    # Host arrays: a jitted caller takes them as they are, where device arrays would cost each job a
+    # dozen op-sized compilations.
     nbrs = NeighborList(
-        center=jnp.asarray(i, dtype=jnp.int32), neighbor=jnp.asarray(j, dtype=jnp.int32),
-        shift=jnp.zeros((len(i), 3)), edge_mask=jnp.ones(len(i), dtype=bool),
-        triplets=jnp.zeros((1, 2), dtype=jnp.int32), triplet_mask=jnp.zeros(1, dtype=bool),
-        reference_position=jnp.zeros((n_atoms, 3)), cutoff=float(half_width), skin=math.inf,
-        pbc=(True, True, True), three_body=False, minimum_image=True)
+        center=i.astype(np.int32), neighbor=j.astype(np.int32), shift=np.zeros((len(i), 3)),
+        edge_mask=np.ones(len(i), dtype=bool), triplets=np.zeros((1, 2), dtype=np.int32),
+        triplet_mask=np.zeros(1, dtype=bool), reference_position=np.zeros((n_atoms, 3)),
+        cutoff=float(half_width), skin=math.inf, pbc=(True, True, True), three_body=False, minimum_image=True)
     if position is None:
         return nbrs
-    inside = int(jnp.sum(_inside(nbrs, jnp.asarray(position, jnp.float64), jnp.asarray(box), cutoff)))
+    inside = len(_pairs(np.asarray(position, dtype=np.float64), box, (True, True, True), cutoff)[0])
     return dataclasses.replace(nbrs, short_capacity=min(len(i), _round_capacity(inside, short_multiplier)))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ffdiff.properties.elastic import cubic_matrix
+
+def cubic_matrix(c11: float, c12: float, c44: float) -> np.ndarray:
+    """`[6, 6]` Voigt stiffness of a cubic crystal."""
+    c = np.zeros((6, 6))
+    c[:3, :3] = c12
+    c[np.arange(3), np.arange(3)] = c11
+    c[np.arange(3, 6), np.arange(3, 6)] = c44
+    return c
 
 
 def cubic_reference(c11: float, c12: float, c44: float) -> np.ndarray:
@@ -13,4 +20,4 @@ def cubic_reference(c11: float, c12: float, c44: float) -> np.ndarray:
     for name, value in {"C11": c11, "C12": c12, "C44": c44}.items():
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"elastic reference {name} must be a positive number of GPa, got {value!r}")
-    return np.asarray(cubic_matrix(c11, c12, c44))
+    return cubic_matrix(c11, c12, c44)

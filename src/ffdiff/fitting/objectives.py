@@ -79,7 +79,7 @@ def init_elastic_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbor
     "relaxed"}`` matrices of :func:`ffdiff.properties.elastic.elastic_constants` (GPa, standard
     convention).
     """
-    scale = np.asarray(in_convention(jnp.ones((6, 6)), convention))
+    scale = in_convention(np.ones((6, 6)), convention)
     data = (position, box, neighbors, *jax.device_put((scale, scale * np.asarray(target))))
     return Loss(_shared(_elastic_loss, energy_fn), data)
 

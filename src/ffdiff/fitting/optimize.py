@@ -6,15 +6,18 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
-from scipy.optimize import OptimizeResult, minimize
 
 from ffdiff.exported import Program, stable_name
 from ffdiff.fitting.objectives import Loss, as_loss
 from ffdiff.fitting.parameters import ParameterSpace, unpack
 from ffdiff.typing import Params
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +235,8 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
 
     def callback(intermediate_result: OptimizeResult):
         record(intermediate_result.x, len(history))
+
+    from scipy.optimize import minimize  # half a second to import: landscape and phonon jobs never need it
 
     z0 = coords.z(start)
     record(z0, 0)

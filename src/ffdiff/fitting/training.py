@@ -16,7 +16,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from tqdm.auto import tqdm
 
 from ffdiff.checkpoint import load_pytree, save_pytree
@@ -31,7 +30,7 @@ EnergyFn = Callable[..., jax.Array]  # (params, position, box, neighbors) -> eV
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Frames:
-    """Stacked frames with their neighbour lists, ready for ``jax.vmap``.
+    """Stacked frames with their neighbour lists, ready for ``jax.vmap`` (numpy arrays on the host).
 
     Attributes:
         position: `[F, N, 3]` Å.
@@ -41,10 +40,10 @@ class Frames:
         neighbors: a :class:`NeighborList` whose arrays carry a leading `[F]` axis.
     """
 
-    position: jax.Array
-    box: jax.Array
-    energy: jax.Array
-    forces: jax.Array
+    position: np.ndarray
+    box: np.ndarray
+    energy: np.ndarray
+    forces: np.ndarray
     neighbors: NeighborList
 
     def __len__(self) -> int:
@@ -63,10 +62,10 @@ def stack_frames(dataset, cutoff: float) -> Frames:
     capacity = (32 * -(-max(counts) // 32), 1)
     lists = [neighbor_list(x, c, cutoff, triplets=False, capacity=capacity)
              for x, c in zip(positions, cells, strict=True)]
-    # Stacked by numpy and put on the device as is: jnp.stack would compile a program per leaf shape.
-    stacked = jax.tree.map(lambda *leaves: jax.device_put(np.stack(leaves)), *lists)
-    return Frames(*jax.device_put((positions, cells, np.asarray(dataset.energies), np.asarray(dataset.forces))),
-                  stacked)
+    # Kept on the host: batches are numpy slices, sent to the device by the compiled step that takes
+    # them (device arrays would compile a gather per leaf shape, in every job).
+    stacked = jax.tree.map(lambda *leaves: np.stack(leaves), *lists)
+    return Frames(positions, cells, np.asarray(dataset.energies), np.asarray(dataset.forces), stacked)
 
 
 def predict(energy_fn: EnergyFn, params: Params, frames: Frames) -> tuple[jax.Array, jax.Array]:
@@ -98,8 +97,8 @@ def errors(energy_fn: EnergyFn, params: Params, frames: Frames, batch_size: int 
     for start in range(0, len(frames), batch_size):
         batch = frames.take(slice(start, start + batch_size))
         energy, forces = _predict(energy_fn, params, batch)
-        de.append(np.asarray(energy - batch.energy) / batch.position.shape[1])
-        df.append(np.asarray(forces - batch.forces).ravel())
+        de.append((np.asarray(energy) - batch.energy) / batch.position.shape[1])
+        df.append((np.asarray(forces) - batch.forces).ravel())
     de, df = np.concatenate(de) * 1000.0, np.concatenate(df)
     return {"energy_rmse_mev_atom": float(np.sqrt(np.mean(de**2))), "energy_mae_mev_atom": float(np.mean(np.abs(de))),
             "force_rmse": float(np.sqrt(np.mean(df**2))), "force_mae": float(np.mean(np.abs(df)))}
@@ -134,10 +133,6 @@ def train_settings(config: Mapping, seed: int) -> TrainSettings:
     return TrainSettings(epochs=config["epochs"], batch_size=config["batch_size"], learning_rate=config["learning_rate"],
                          clip_norm=config["clip_norm"], seed=seed, checkpoint_every=config["checkpoint_every"],
                          weights={"energy": config["energy_weight"], "forces": config["force_weight"]})
-
-
-def _optimizer(settings: TrainSettings):
-    return optax.chain(optax.clip_by_global_norm(settings.clip_norm), optax.adam(settings.learning_rate))
 
 
 def mean_loss(loss_fn: Callable[[Params, Frames], jax.Array], frames: Frames, batch_size: int):
@@ -193,8 +188,11 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
         FloatingPointError: a batch's loss was not finite; the state before that step is saved next
             to ``checkpoint`` (``<name>.error.npz``), nothing is returned.
     """
-    optimizer = _optimizer(settings)
-    state = {"params": params, "opt_state": optimizer.init(params), "best_params": params,
+    import optax  # only training needs it (the MD-test and error jobs import this module too)
+
+    optimizer = optax.chain(optax.clip_by_global_norm(settings.clip_norm), optax.adam(settings.learning_rate))
+    # The optimiser's zero moments in one program, not one per leaf shape.
+    state = {"params": params, "opt_state": jax.jit(optimizer.init)(params), "best_params": params,
              "best_validation": jnp.asarray(np.inf), "epoch": jnp.asarray(0)}
     history: list[dict] = []
     if checkpoint is not None and Path(checkpoint).exists():
