@@ -78,21 +78,31 @@ def _held_lock(folder, program, *args):
     return handle
 
 
-def test_a_program_compiled_elsewhere_meanwhile_is_waited_for(folder):
+def test_a_program_compiled_elsewhere_meanwhile_is_waited_for(folder, monkeypatch):
     import threading
-    import time
 
     a, b = np.arange(6.0), np.ones(6)
     program = exported.Program(frobenius, exported.stable_name(frobenius))
-    handle = _held_lock(folder, program, a, b)
+    polling, sleep = threading.Event(), exported.time.sleep
+    monkeypatch.setattr(exported.time, "sleep", lambda s: (polling.set(), sleep(s)))
     done = []
-    waiter = threading.Thread(target=lambda: done.append(float(program(a, b))))
-    waiter.start()
-    time.sleep(0.5)
-    assert not done and not list(folder.glob("*.jax-exported"))  # neither traced nor compiled yet
-    handle.close()  # the other job is done
-    waiter.join(30)
+    with _held_lock(folder, program, a, b):
+        waiter = threading.Thread(target=lambda: done.append(float(program(a, b))), daemon=True)
+        waiter.start()
+        assert polling.wait(30)  # it waits for the lock...
+        assert not done and not list(folder.glob("*.jax-exported"))  # ...having neither traced nor compiled
+    waiter.join(30)  # the other job is done
     assert done == [float(jax.jit(frobenius)(a, b))]
+
+
+def test_the_lock_lets_its_holder_in_again(folder, monkeypatch, caplog):
+    path = folder / "locks" / "k.lock"
+    monkeypatch.setattr(exported, "LOCK_WAIT_S", 0.2)
+    with exported._only_process(path), exported._only_process(path):  # no waiting for itself
+        pass
+    with exported._only_process(path):  # and it was released
+        pass
+    assert "still locked" not in caplog.text
 
 
 def test_a_lock_held_too_long_is_given_up(folder, monkeypatch, caplog):

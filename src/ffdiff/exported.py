@@ -25,6 +25,7 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -85,8 +86,10 @@ class Program:
         call = self._calls.get(key)
         if call is None:
             with _only_process(_directory / "locks" / f"{key}.lock"):
-                call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
-                return call(*leaves)  # compiles, or loads from the compilation cache, under the lock
+                call = self._calls.get(key)  # another thread may have made it meanwhile
+                if call is None:
+                    call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
+                    return call(*leaves)  # compiles, or loads from the compilation cache, under the lock
         return call(*leaves)
 
     def _key(self, tree, leaves) -> str:
@@ -110,33 +113,51 @@ class Program:
         return exported
 
 
+_held: dict[Path, list] = {}  # key file -> [this process's lock for it, depth of the file lock held]
+_held_guard = threading.Lock()
+
+
 @contextlib.contextmanager
 def _only_process(path: Path):
-    """Hold an exclusive lock on ``path`` (waiting for another process that holds it, at most
-    :data:`LOCK_WAIT_S`); where the file system cannot lock, go on without."""
+    """Hold an exclusive lock on ``path`` against other processes (waiting at most :data:`LOCK_WAIT_S`)
+    and other threads; the holder may enter again. Where the file system cannot lock, go on without.
+    The lock files stay (removing one would race with a process waiting on it)."""
+    with _held_guard:
+        entry = _held.setdefault(path, [threading.RLock(), 0])
+    with entry[0]:
+        entry[1] += 1
+        try:
+            if entry[1] > 1:  # this thread holds the file lock already
+                yield
+            else:
+                with _file_lock(path):
+                    yield
+        finally:
+            entry[1] -= 1
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    handle = None
     try:
         import fcntl
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")  # noqa: SIM115 (closed below)
-    except (ImportError, OSError):
-        yield
-        return
-    locked, deadline = False, time.monotonic() + LOCK_WAIT_S
-    try:
-        while not locked:
+        handle = open(path, "a")  # noqa: SIM115 (closed below, which releases the lock)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                locked = True
+                break
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     logger.warning("%s still locked after %.0f s; compiling here as well", path, LOCK_WAIT_S)
                     break
                 time.sleep(0.05)
-            except OSError:  # no locking on this file system
-                break
+    except (ImportError, OSError):  # no locking here (not POSIX, or a file system without it)
+        pass
+    try:
         yield
     finally:
-        if locked:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        if handle is not None:
+            handle.close()

@@ -444,12 +444,10 @@ def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
         raise StructureError(f"all_pairs needs cutoff <= half the smallest cell width ({half_width:.3f} Å), "
                              f"got {cutoff} Å; use a larger cell or a host-built list")
     i, j = np.nonzero(~np.eye(n_atoms, dtype=bool))
-    # Host arrays: a jitted caller takes them as they are, where device arrays would cost each job a
-    # dozen op-sized compilations.
-    nbrs = NeighborList(
-        center=i.astype(np.int32), neighbor=j.astype(np.int32), shift=np.zeros((len(i), 3)),
-        edge_mask=np.ones(len(i), dtype=bool), triplets=np.zeros((1, 2), dtype=np.int32),
-        triplet_mask=np.zeros(1, dtype=bool), reference_position=np.zeros((n_atoms, 3)),
+    nbrs = NeighborList(  # made by numpy and counted on the host: no op-sized compilations
+        center=_device(i, np.int32), neighbor=_device(j, np.int32), shift=_device(np.zeros((len(i), 3)), np.float64),
+        edge_mask=_device(np.ones(len(i)), bool), triplets=_device(np.zeros((1, 2)), np.int32),
+        triplet_mask=_device(np.zeros(1), bool), reference_position=_device(np.zeros((n_atoms, 3)), np.float64),
         cutoff=float(half_width), skin=math.inf, pbc=(True, True, True), three_body=False, minimum_image=True)
     if position is None:
         return nbrs

@@ -151,6 +151,11 @@ def test_short_all_pairs_list_equals_the_full_one(params):
                                                 for n in (full, short))
         assert float(e_short) == pytest.approx(float(e_full), rel=1e-12)
         np.testing.assert_allclose(f_short, f_full, atol=1e-11)
+    # A jitted function may also close over the list (device arrays, not host ones a tracer cannot index).
+    pot = mpgnn.potential(CONFIG)
+    closed = jax.jit(lambda p: pot.energy(p, jnp.asarray(atoms.positions), jnp.asarray(box), short))(params)
+    assert float(closed) == pytest.approx(float(_energy_and_grad(params, atoms.positions, box, short, CONFIG)[0]),
+                                          rel=1e-12)
     inside = neighbor_list(atoms.positions, box, CONFIG.cutoff, triplets=False).n_edges
     small = dataclasses.replace(short, short_capacity=inside - 1)  # one pair short
     e_small, f_small = _energy_and_grad(params, atoms.positions, box, small, CONFIG)

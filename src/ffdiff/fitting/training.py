@@ -55,7 +55,7 @@ class Frames:
 
 def stack_frames(dataset, cutoff: float) -> Frames:
     """Frames of a :class:`ffdiff.data.dataset.Dataset` with edge lists (no triplets) padded to the
-    largest count among them."""
+    largest count among them, as host (numpy) arrays."""
     positions, cells = np.asarray(dataset.positions), np.asarray(dataset.cells)
     counts = [neighbor_list(x, c, cutoff, triplets=False, capacity_multiplier=1.0).n_edges
               for x, c in zip(positions, cells, strict=True)]
@@ -191,9 +191,9 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
     import optax  # only training needs it (the MD-test and error jobs import this module too)
 
     optimizer = optax.chain(optax.clip_by_global_norm(settings.clip_norm), optax.adam(settings.learning_rate))
-    # The optimiser's zero moments in one program, not one per leaf shape.
+    # The optimiser's zero moments in one program, not one per leaf shape; host scalars compile nothing.
     state = {"params": params, "opt_state": jax.jit(optimizer.init)(params), "best_params": params,
-             "best_validation": jnp.asarray(np.inf), "epoch": jnp.asarray(0)}
+             "best_validation": np.asarray(np.inf), "epoch": np.asarray(0)}
     history: list[dict] = []
     if checkpoint is not None and Path(checkpoint).exists():
         saved, meta = load_pytree(checkpoint, state)
@@ -223,8 +223,8 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
                 _diverged(losses[-1], epoch, start, before, history, checkpoint, fingerprint)
         loss_val = float(validation(state["params"]))
         if loss_val < float(state["best_validation"]):
-            state["best_params"], state["best_validation"] = state["params"], jnp.asarray(loss_val)
-        state["epoch"] = jnp.asarray(epoch + 1)
+            state["best_params"], state["best_validation"] = state["params"], np.asarray(loss_val)
+        state["epoch"] = np.asarray(epoch + 1)
         history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "validation_loss": loss_val})
         logger.info("epoch %d: train %.6g, validation %.6g", epoch + 1, history[-1]["train_loss"], loss_val)
         if checkpoint is not None and ((epoch + 1) % settings.checkpoint_every == 0 or epoch + 1 == settings.epochs):

@@ -78,12 +78,13 @@ def bulk_modulus(c: Array) -> Array:
 
 _PAPER_SCALE = np.ones((6, 6))
 _PAPER_SCALE[3:, 3:] = 2.0
+_PAPER_SCALE.flags.writeable = False
 
 
 def paper_convention(c: Array) -> Array:
-    """The convention of Gangan et al.'s tables: shear block (rows/columns 4–6) doubled (numpy in,
-    numpy out)."""
-    return c * _PAPER_SCALE
+    """The convention of Gangan et al.'s tables: shear block (rows/columns 4–6) doubled (an elementwise
+    scale: numpy and JAX arrays alike, no program compiled for numpy ones)."""
+    return c * _PAPER_SCALE.astype(c.dtype)
 
 
 def finite_difference_constants(energy, atoms, step: float = 1e-3) -> dict[str, float]:
