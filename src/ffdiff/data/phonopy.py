@@ -140,8 +140,8 @@ def save_phonopy(phonon, path, rtol: float = 1e-12) -> None:
     The force constants are stored compact (the primitive cell's rows, `[n_primitive, n, 3, 3]`)
     when the lattice translations rebuild the full matrix from them up to rounding (``rtol`` of its
     largest element), as they do for force constants phonopy produced; a matrix they do not rebuild
-    (e.g. a user's unsymmetrised FORCE_CONSTANTS) is stored in full. Compact is 32 times smaller for
-    a 64-atom supercell of diamond Si, and every fit job reads it in a fifth of the time.
+    (e.g. a user's unsymmetrised FORCE_CONSTANTS) is stored in full. Compact holds 2 of the 64 rows of
+    a 64-atom supercell of diamond Si, which every fit, landscape and phonon job reads.
     """
     path = Path(path)
     full = stored = phonon.force_constants

@@ -127,7 +127,7 @@ def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float])
         raise ValueError(f"weights {sorted(weights)} do not match losses {sorted(losses)}")
 
     fns = {k: loss.fn for k, loss in losses.items()}
-    data = {k: (jnp.asarray(weights[k], jnp.float64), loss.data) for k, loss in losses.items()}
+    data = {k: (jax.device_put(np.float64(weights[k])), loss.data) for k, loss in losses.items()}
     parts = tuple((k, float(weights[k]), loss) for k, loss in losses.items())
     return Loss(functools.partial(_weighted_loss, fns), data, parts)
 
