@@ -60,6 +60,16 @@ def test_a_damaged_file_is_traced_again(folder, caplog):
     assert exported.Program(frobenius, "x")._key(tree, leaves) != exported.Program(frobenius, "y")._key(tree, leaves)
 
 
+@pytest.mark.parametrize("kept", [True, False])
+def test_compiler_options_reach_xla_whether_kept_or_not(folder, kept):
+    """An option XLA does not know fails the compilation: the options are not dropped on either path."""
+    name = exported.stable_name(frobenius) if kept else None
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        exported.Program(frobenius, name, {"xla_no_such_option": True})(jnp.ones(5), jnp.zeros(5))
+    assert float(exported.Program(frobenius, name, {"xla_cpu_use_fusion_emitters": False})(
+        jnp.ones(5), jnp.zeros(5))) == pytest.approx(5.0 ** 0.5)
+
+
 def test_off_or_unnamed_keeps_nothing(folder, tmp_path):
     exported.Program(frobenius, None)(jnp.ones(3), jnp.zeros(3))
     exported.enable(None)

@@ -70,12 +70,14 @@ def _sources_digest() -> str:
 
 
 class Program:
-    """``jax.jit(fn)``, whose lowered programs are kept on disk (see the module docstring) when
-    :func:`enable` is on and ``name`` is given (see :func:`stable_name`)."""
+    """``jax.jit(fn, compiler_options=...)``, whose lowered programs are kept on disk (see the module
+    docstring) when :func:`enable` is on and ``name`` is given (see :func:`stable_name`)."""
 
-    def __init__(self, fn: Callable, name: str | None):
-        self.jitted = jax.jit(fn)
+    def __init__(self, fn: Callable, name: str | None, compiler_options: dict | None = None):
+        self.jitted = jax.jit(fn, compiler_options=compiler_options)
+        self._traced = jax.jit(fn)  # what is exported: options belong to the outermost jit only
         self.name = name
+        self.compiler_options = compiler_options
         self._calls: dict[str, Callable] = {}
 
     def __call__(self, *args):
@@ -88,7 +90,8 @@ class Program:
             with _only_process(_directory / "locks" / f"{key}.lock"):
                 call = self._calls.get(key)  # another thread may have made it meanwhile
                 if call is None:
-                    call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call)
+                    call = self._calls[key] = jax.jit(self._exported(key, tree, leaves).call,
+                                                      compiler_options=self.compiler_options)
                     return call(*leaves)  # compiles, or loads from the compilation cache, under the lock
         return call(*leaves)
 
@@ -106,7 +109,7 @@ class Program:
                 return export.deserialize(bytearray(path.read_bytes()))
             except Exception as err:  # a truncated or foreign file: trace again and replace it
                 logger.warning("cannot load the traced program %s (%s); tracing it again", path, err)
-        exported = export.export(jax.jit(lambda *flat: self.jitted(*jax.tree.unflatten(tree, flat))))(*leaves)
+        exported = export.export(jax.jit(lambda *flat: self._traced(*jax.tree.unflatten(tree, flat))))(*leaves)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(exported.serialize())
         tmp.replace(path)  # atomic: a concurrent job reads the whole file or none

@@ -131,6 +131,24 @@ def test_loss_gradient_matches_finite_differences(dft_phonon, objective):
         assert np.asarray(grad)[k] == pytest.approx(fd, rel=1e-6), (k, grad[k], fd)
 
 
+@pytest.mark.parametrize("objective", ["elastic_standard", "phonon"])
+def test_fit_programs_compiled_for_speed_give_the_same_numbers(dft_phonon, objective):
+    """The fits' losses compile with COMPILER_OPTIONS (older CPU emitters, for compile time): value,
+    gradient and properties agree with XLA's default compilation to rounding."""
+    from ffdiff.fitting import optimize
+
+    potential = get_potential("sw")
+    params = potential.params()
+    loss = build_loss(objective, Geometry(potential, 5.431, dft_phonon), Reference(DFT, dft_phonon), params)
+    space = ParameterSpace(("epsilon", "lam"), params)
+    program = optimize._program(loss.fn, space.names)
+    assert program.compiler_options == optimize.COMPILER_OPTIONS == {"xla_cpu_use_fusion_emitters": False}
+    args = (np.asarray(space.pack(params)) * np.array([0.95, 1.1]), optimize._as_arguments(params), loss.data)
+    fast, default = program(*args), program._traced(*args)
+    for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(default), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-11, atol=1e-12)
+
+
 def test_crystal_is_ases_diamond_cell():
     from ase.build import bulk
 
