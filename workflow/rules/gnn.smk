@@ -9,15 +9,6 @@ GNN = "resources/gnn"
 # its jobs can start it goes before the classical fits (priority), which fill the remaining cores.
 
 
-def training_threads(*keys):
-    """XLA threads of a GNN training job: two once its batches hold 32 frames or more (the default
-    config's 64 train 1.8 times as fast per pretraining epoch on two as on one), else one. Small
-    batches leave the second thread all but idle outside compilation, and a job holding two cores
-    keeps every other job waiting: the smoke config (8-16 frames) runs 10-15 s sooner on one.
-    --cores caps it, and a profile's set-threads overrides it (profiles/slurm)."""
-    return 2 if cfg(*keys)["batch_size"] >= 32 else 1
-
-
 rule gnn_snapshots:
     input:
         files=cfg("gnn", "snapshots", "files"),
@@ -82,9 +73,9 @@ rule gnn_pretrain:
         "logs/gnn_pretrain.log",
     cache: "omit-software"
     priority: 1
-    threads: training_threads("gnn", "pretrain")
     conda:
         "../envs/ffdiff.yaml"
+    threads: training_threads("gnn", "pretrain")
     params:
         model=cfg("gnn", "model"),
         training=cfg("gnn", "pretrain"),
@@ -109,9 +100,9 @@ rule gnn_finetune:
     benchmark:
         "results/benchmarks/gnn_finetune.tsv"
     priority: 1
-    threads: training_threads("gnn", "finetune")
     conda:
         "../envs/ffdiff.yaml"
+    threads: training_threads("gnn", "finetune")
     params:
         training=cfg("gnn", "finetune"),
         split=cfg("gnn", "split"),
@@ -135,9 +126,9 @@ rule gnn_rdf:
     benchmark:
         "results/benchmarks/gnn_rdf.tsv"
     priority: 1
-    threads: training_threads("gnn", "rdf", "training")
     conda:
         "../envs/ffdiff.yaml"
+    threads: training_threads("gnn", "rdf", "training")
     params:
         rdf=cfg("gnn", "rdf"),
         grid=cfg("gnn", "rdf_grid"),
