@@ -52,3 +52,28 @@ def test_job_imports_leave_out_what_the_job_does_not_run(imports, absent):
     code = f"import sys; {imports}; print(sorted(m for m in {absent!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+LOGGING_PROBE = """
+import os, sys, types
+from ffdiff.workflow import configure_logging
+job = types.SimpleNamespace(log=[sys.argv[1]], rule="probe")
+logger = configure_logging(job)
+logger.info("logged")
+print("progress", file=sys.stderr, flush=True)
+os.write(2, b"from C\\n")
+logger.info("logged again")
+raise SystemExit(3)
+"""
+
+
+def test_job_log_takes_all_stderr_and_terminal_only_the_logged_lines(tmp_path):
+    """Progress bars and XLA's C++ messages go to the rule's log, not to the terminal Snakemake
+    shares between jobs; logged lines go to both, in order."""
+    log = tmp_path / "job.log"
+    log.write_text("a previous run's log\n")
+    out = subprocess.run([sys.executable, "-c", LOGGING_PROBE, str(log)], capture_output=True, text=True)
+    assert out.returncode == 3
+    assert [line.split(": ", 1)[-1] for line in out.stderr.splitlines()] == ["logged", "logged again"]
+    assert [line.split(": ", 1)[-1] for line in log.read_text().splitlines()] == [
+        "logged", "progress", "from C", "logged again"]

@@ -76,7 +76,8 @@ def enable_compilation_cache(path) -> None:
     Programs that compile in under 0.2 s are left out: caching the op-sized ones too saved a smoke
     run about 3 % of its CPU time (measured when its jobs compiled ~600 of them), and every load of
     one logs two lines of XLA's (harmless) "Target machine feature +prefer-no-gather is not
-    supported" error into the job's log.
+    supported" error into the job's log (openxla/xla#44565: tuning flags checked as if they were
+    instruction sets; the cached program is used all the same, see the smoke benchmark's warm run).
 
     The fits' traced losses are kept in its ``exported`` folder (:mod:`ffdiff.exported`), which
     spares the next job tracing them too.
@@ -92,12 +93,27 @@ def enable_compilation_cache(path) -> None:
 
 
 def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:
-    """Log to the rule's ``log[0]`` and stderr, and send uncaught tracebacks to both."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    """Log to the rule's ``log[0]`` and to the terminal, and send uncaught tracebacks to both.
+
+    Everything else the job writes to stderr (progress bars, warnings, XLA's C++ messages) goes to the
+    log file only: jobs running side by side would otherwise interleave it on Snakemake's terminal.
+    """
+    handlers: list[logging.Handler] = []
     if snakemake.log:
-        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+        path = snakemake.log[0]
+        open(path, "w").close()
+        terminal = os.fdopen(os.dup(2), "w", buffering=1)
+        # Both writers append through their own descriptors, so neither overwrites the other.
+        log = os.open(path, os.O_WRONLY | os.O_APPEND)
+        sys.stderr.flush()
+        os.dup2(log, 2)
+        os.close(log)
+        handlers += [logging.StreamHandler(terminal), logging.FileHandler(path, mode="a")]
+    else:
+        handlers.append(logging.StreamHandler())
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("jax").setLevel(logging.WARNING)  # not "Unable to initialize backend 'tpu'" in every job
 
     def excepthook(kind, value, tb):
         logging.getLogger("ffdiff").error("uncaught exception", exc_info=(kind, value, tb))
