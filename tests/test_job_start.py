@@ -55,11 +55,12 @@ def test_job_imports_leave_out_what_the_job_does_not_run(imports, absent):
 
 
 LOGGING_PROBE = """
-import os, sys, types
+import logging, os, sys, types
 from ffdiff.workflow import configure_logging
 job = types.SimpleNamespace(log=[sys.argv[1]], rule="probe")
 logger = configure_logging(job)
 logger.info("logged")
+logging.getLogger("jax._src.xla_bridge").info("Unable to initialize backend 'tpu'")
 print("progress", file=sys.stderr, flush=True)
 os.write(2, b"from C\\n")
 logger.info("logged again")
@@ -69,7 +70,7 @@ raise SystemExit(3)
 
 def test_job_log_takes_all_stderr_and_terminal_only_the_logged_lines(tmp_path):
     """Progress bars and XLA's C++ messages go to the rule's log, not to the terminal Snakemake
-    shares between jobs; logged lines go to both, in order."""
+    shares between jobs; logged lines go to both, in order; JAX's INFO lines to neither."""
     log = tmp_path / "job.log"
     log.write_text("a previous run's log\n")
     out = subprocess.run([sys.executable, "-c", LOGGING_PROBE, str(log)], capture_output=True, text=True)

@@ -98,19 +98,14 @@ def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:
     Everything else the job writes to stderr (progress bars, warnings, XLA's C++ messages) goes to the
     log file only: jobs running side by side would otherwise interleave it on Snakemake's terminal.
     """
-    handlers: list[logging.Handler] = []
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
     if snakemake.log:
-        path = snakemake.log[0]
-        open(path, "w").close()
         terminal = os.fdopen(os.dup(2), "w", buffering=1)
-        # Both writers append through their own descriptors, so neither overwrites the other.
-        log = os.open(path, os.O_WRONLY | os.O_APPEND)
+        log = os.open(snakemake.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         sys.stderr.flush()
-        os.dup2(log, 2)
+        os.dup2(log, 2)  # sys.stderr and C code now write to the log, through one file offset
         os.close(log)
-        handlers += [logging.StreamHandler(terminal), logging.FileHandler(path, mode="a")]
-    else:
-        handlers.append(logging.StreamHandler())
+        handlers.append(logging.StreamHandler(terminal))
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("jax").setLevel(logging.WARNING)  # not "Unable to initialize backend 'tpu'" in every job
