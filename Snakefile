@@ -7,12 +7,20 @@ from snakemake.utils import min_version
 
 min_version("9.20")
 
-# This checkout's library, for the Snakefile and (Snakemake passes sys.path on to script jobs)
-# for jobs in a conda env that lacks it; a pip install of this checkout resolves to the same code.
+# This checkout's library, for the Snakefile and, first on PYTHONPATH, for every job it starts (locally
+# or through a cluster executor): an installed ffdiff of another checkout must not win the import. Jobs
+# also refuse to run a library whose source differs from the one recorded in their params.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from ffdiff.workflow import put_first_on_job_path
+
+put_first_on_job_path(os.path.join(workflow.basedir, "src"))
 
 
-configfile: "config/config.yaml"
+# A config file given with --configfile is the whole configuration (the schema's defaults fill the
+# gaps), not a patch on config/config.yaml: a user can leave out a potential, condition or objective.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -1,13 +1,14 @@
 """Download the authors' DFT force constants (phonopy FORCE_CONSTANTS of a 64-atom Si supercell, and
 its SPOSCAR) and derive the unit cell the supercell repeats.
 
-Params: urls ({supercell, force_constants}), sha256 (same keys, optional), supercell_matrix.
+Params: urls ({supercell, force_constants}; credentials in them are used, and logged as ***), sha256 (same
+keys, optional), supercell_matrix.
 Outputs: supercell, force_constants, unitcell.
 """
 
 from ase.io import read, write
 
-from ffdiff.data.archive import fetch_url
+from ffdiff.data.archive import fetch_url, redact_url
 from ffdiff.data.phonopy import unitcell_from_supercell
 from ffdiff.workflow import start_job
 
@@ -15,7 +16,7 @@ from ffdiff.workflow import start_job
 def run(params, outputs) -> None:
     for key in ("supercell", "force_constants"):
         fetch_url(params.urls[key], outputs[key], sha256=(params.sha256 or {}).get(key))
-        logger.info("downloaded %s -> %s", params.urls[key], outputs[key])
+        logger.info("downloaded %s -> %s", redact_url(params.urls[key]), outputs[key])
     unitcell = unitcell_from_supercell(read(outputs.supercell, format="vasp"), params.supercell_matrix)
     write(outputs.unitcell, unitcell, format="vasp", direct=True)
     logger.info("unit cell: %d atoms, cell lengths %s Å", len(unitcell), unitcell.cell.lengths().round(6))

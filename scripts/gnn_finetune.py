@@ -1,4 +1,5 @@
-"""Fine-tune the pretrained MPGNN on energies and forces of the training trajectory (FT-GNN).
+"""Fine-tune the pretrained MPGNN on energies and forces of the training trajectory (FT-GNN); a killed
+job resumes from its checkpoint (ffdiff.workflow.job_checkpoints).
 
 Inputs: model (pretrained .npz), trajectory (.npz). Params: training, split, seed.
 Outputs: model (.npz), history (JSON).
@@ -7,21 +8,21 @@ Outputs: model (.npz), history (JSON).
 from pathlib import Path
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import fingerprint, fit_energies_forces, load_model, save_model, split_frames
+from ffdiff.fitting.gnn import fit_energies_forces, load_model, save_model, split_frames
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import start_job, write_json
+from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
-def run(inputs, params, outputs) -> None:
+def run(inputs, params, outputs, checkpoints: Path) -> None:
     model, start, _ = load_model(inputs.model)
     splits = split_frames(Dataset.load(inputs.trajectory), model, fractions=params.split, seed=params.seed)
-    key = fingerprint(Path(inputs.model), Path(inputs.trajectory), params.training, params.split, params.seed)
     best, history = fit_energies_forces(model, start, splits, train_settings(params.training, params.seed),
-                                        checkpoint=Path(outputs.model).with_name("checkpoint.npz"), fingerprint=key)
+                                        checkpoint=checkpoints / "training.npz", fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage="ft", data=str(inputs.trajectory))
     write_json(outputs.history, {"history": history})
 
 
 if __name__ == "__main__":
     logger = start_job(snakemake)  # noqa: F821
-    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821
+    with job_checkpoints(snakemake) as folder:  # noqa: F821
+        run(snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821

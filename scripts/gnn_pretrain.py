@@ -1,4 +1,5 @@
-"""Pretrain the MPGNN on the snapshot energies and forces (best validation model kept; resumes).
+"""Pretrain the MPGNN on the snapshot energies and forces (best validation model kept; a killed job
+resumes from its checkpoint, ffdiff.workflow.job_checkpoints).
 
 Inputs: snapshots (.npz). Params: model, training, split, seed. Outputs: model (.npz), history (JSON).
 """
@@ -8,19 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import fingerprint, fit_energies_forces, new_model, save_model, split_frames
+from ffdiff.fitting.gnn import fit_energies_forces, new_model, save_model, split_frames
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import start_job, write_json
+from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
-def run(inputs, params, outputs) -> None:
+def run(inputs, params, outputs, checkpoints: Path) -> None:
     dataset = Dataset.load(inputs.snapshots)
     model, start = new_model(params.model, params.seed, float(np.mean(dataset.energies)) / dataset.n_atoms)
     splits = split_frames(dataset, model, fractions=params.split, seed=params.seed)
     settings = train_settings(params.training, params.seed)
-    key = fingerprint(Path(inputs.snapshots), params.model, params.training, params.split, params.seed)
-    best, history = fit_energies_forces(model, start, splits, settings, fingerprint=key,
-                                        checkpoint=Path(outputs.model).with_name("checkpoint.npz"))
+    best, history = fit_energies_forces(model, start, splits, settings, checkpoint=checkpoints / "training.npz",
+                                        fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage="pretrained", data=str(inputs.snapshots))
     write_json(outputs.history, {"history": history})
     logger.info("best validation loss %.6g", min(row["validation_loss"] for row in history))
@@ -28,4 +28,5 @@ def run(inputs, params, outputs) -> None:
 
 if __name__ == "__main__":
     logger = start_job(snakemake)  # noqa: F821
-    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821
+    with job_checkpoints(snakemake) as folder:  # noqa: F821
+        run(snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821

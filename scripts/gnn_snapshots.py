@@ -4,18 +4,17 @@ with the teacher potential.
 Inputs: files (optional; any format ffdiff.data.read_frames reads).
 Params: teacher ({potential, params, label}), md ({timestep_fs, tdamp_fs, lattice_constant, melt_fs}),
 snapshots ({conditions, equilibration_fs, production_fs, sample_every_fs, check_phase}), seed.
-Outputs: dataset (.npz), metadata (JSON). Resumes each run from resources/gnn/checkpoints/.
+Outputs: dataset (.npz), metadata (JSON). A killed job resumes each run from its checkpoints
+(ffdiff.workflow.job_checkpoints: kept only for this job's exact inputs, params and code).
 """
-
-from pathlib import Path
 
 from ffdiff import Calculator
 from ffdiff.data.teacher import Condition, teacher_dataset
 from ffdiff.data.trajectories import dataset_from_files
-from ffdiff.workflow import start_job, write_json
+from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
-def run(inputs, params, outputs) -> None:
+def run(inputs, params, outputs, checkpoints) -> None:
     if inputs.files:
         dataset = dataset_from_files(inputs.files)
         dataset.save(outputs.dataset)
@@ -30,7 +29,7 @@ def run(inputs, params, outputs) -> None:
         production_fs=snapshots["production_fs"], sample_every_fs=snapshots["sample_every_fs"],
         melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"], seed=params.seed,
         source_prefix=f"teacher-{params.teacher['potential']}", check_phase=snapshots["check_phase"],
-        checkpoint_dir=Path(outputs.dataset).parent / "checkpoints" / "snapshots",
+        checkpoint_dir=checkpoints,
     )
     dataset.save(outputs.dataset)
     write_json(outputs.metadata, {"teacher": params.teacher, "frames": len(dataset), "conditions": metadata})
@@ -39,4 +38,5 @@ def run(inputs, params, outputs) -> None:
 
 if __name__ == "__main__":
     logger = start_job(snakemake)  # noqa: F821
-    run(snakemake.input, snakemake.params, snakemake.output)  # noqa: F821
+    with job_checkpoints(snakemake) as folder:  # noqa: F821
+        run(snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821

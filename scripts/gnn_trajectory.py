@@ -4,17 +4,16 @@ crystal, melted first if asked, equilibrated, then sampled; the phase it ends in
 Inputs: files (optional, one trajectory with energies and forces, e.g. an AIMD vasprun.xml).
 Params: teacher, md, condition ({temperature_K, repeat, melt_K}), times ({equilibration_fs,
 production_fs, sample_every_fs}), seed. Outputs: dataset (.npz), metadata (JSON). Wildcards: condition.
+A killed job resumes from its checkpoints (ffdiff.workflow.job_checkpoints).
 """
-
-from pathlib import Path
 
 from ffdiff import Calculator
 from ffdiff.data.teacher import Condition, phase_of, teacher_dataset
 from ffdiff.data.trajectories import dataset_from_files
-from ffdiff.workflow import start_job, write_json
+from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
-def run(wildcards, inputs, params, outputs) -> None:
+def run(wildcards, inputs, params, outputs, checkpoints) -> None:
     if inputs.files:
         dataset = dataset_from_files(inputs.files, temperature=params.condition["temperature_K"])
         dataset.save(outputs.dataset)
@@ -29,7 +28,7 @@ def run(wildcards, inputs, params, outputs) -> None:
         equilibration_fs=times["equilibration_fs"], production_fs=times["production_fs"],
         sample_every_fs=times["sample_every_fs"], melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"],
         seed=params.seed, source_prefix=f"teacher-{params.teacher['potential']}", check_phase=False,
-        checkpoint_dir=Path(outputs.dataset).parent / "checkpoints" / f"trajectory_{wildcards.condition}",
+        checkpoint_dir=checkpoints,
     )
     dataset.save(outputs.dataset)
     info = metadata[wildcards.condition]
@@ -40,4 +39,5 @@ def run(wildcards, inputs, params, outputs) -> None:
 
 if __name__ == "__main__":
     logger = start_job(snakemake)  # noqa: F821
-    run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output)  # noqa: F821
+    with job_checkpoints(snakemake) as folder:  # noqa: F821
+        run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821

@@ -122,3 +122,19 @@ def test_a_lock_held_too_long_is_given_up(folder, monkeypatch, caplog):
     with _held_lock(folder, program, a, b):
         assert float(program(a, b)) == float(jax.jit(frobenius)(a, b))
     assert "compiling here as well" in caplog.text
+
+
+def test_a_kept_program_of_another_signature_is_traced_again(folder, caplog):
+    """A kept program under the key of a call it does not fit (copied from elsewhere, or kept by a key
+    that missed what changed) is traced again and replaced, as a damaged one is, not run."""
+    program = exported.Program(frobenius, exported.stable_name(frobenius))
+    program(np.arange(6.0).reshape(2, 3), np.ones((2, 3)))
+    (kept,) = folder.glob("*.jax-exported")
+    a, b = jnp.ones(4, dtype=jnp.int32), jnp.zeros(4, dtype=jnp.int32)
+    leaves, tree = jax.tree.flatten((a, b))
+    path = folder / f"{program._key(tree, leaves)}.jax-exported"
+    kept.rename(path)
+    assert float(exported.Program(frobenius, exported.stable_name(frobenius))(a, b)) == 2.0
+    assert "does not match" in caplog.text
+    replaced = jax.export.deserialize(bytearray(path.read_bytes()))
+    assert [(x.shape, x.dtype) for x in replaced.in_avals] == [((4,), jnp.int32)] * 2

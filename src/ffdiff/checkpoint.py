@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["FORMAT_VERSION", "load_pytree", "save_pytree"]
+__all__ = ["FORMAT_VERSION", "load_pytree", "read_metadata", "save_pytree"]
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ gradient (a Hessian inside a gradient). :class:`Program` keeps the lowered progr
 with :mod:`jax.export`, under a key made of the function's name, the arguments' tree and types,
 the ffdiff sources, the JAX version and the backend; a later process with the same key loads it
 in milliseconds and runs it through the same compilation cache. The results are bit for bit those
-of tracing afresh.
+of tracing afresh. A kept program that cannot be read, or does not take the call's arguments (a file
+copied in from elsewhere), is traced again and replaced.
 
 It is off until :func:`enable` names a directory (the workflow's jobs put it next to the
 compilation cache), and it only keeps functions of ffdiff's own modules, named by their module
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import jax
 
+from ffdiff.provenance import source_digest
+
 logger = logging.getLogger(__name__)
 
 _directory: Path | None = None
@@ -57,16 +60,6 @@ def stable_name(fn) -> str | None:
         return None
     module = fn.__module__ or ""
     return f"{module}.{fn.__qualname__}" if module == "ffdiff" or module.startswith("ffdiff.") else None
-
-
-@functools.cache
-def _sources_digest() -> str:
-    """Digest of every ffdiff source file: an edit anywhere in the package starts a new key."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        digest.update(path.relative_to(Path(__file__).resolve().parent).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 class Program:
@@ -96,7 +89,7 @@ class Program:
         return call(*leaves)
 
     def _key(self, tree, leaves) -> str:
-        text = "\n".join([self.name, str(tree), str([jax.typeof(x) for x in leaves]), _sources_digest(),
+        text = "\n".join([self.name, str(tree), str([jax.typeof(x) for x in leaves]), source_digest(),
                           jax.__version__, str(jax.config.jax_enable_x64), jax.default_backend()])
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -106,14 +99,32 @@ class Program:
         path = _directory / f"{key}.jax-exported"
         if path.exists():
             try:
-                return export.deserialize(bytearray(path.read_bytes()))
+                kept = export.deserialize(bytearray(path.read_bytes()))
             except Exception as err:  # a truncated or foreign file: trace again and replace it
                 logger.warning("cannot load the traced program %s (%s); tracing it again", path, err)
+            else:
+                mismatch = _mismatch(kept, leaves)
+                if mismatch is None:
+                    return kept
+                logger.warning("the traced program %s does not match the call (%s); tracing it again", path,
+                               mismatch)
         exported = export.export(jax.jit(lambda *flat: self._traced(*jax.tree.unflatten(tree, flat))))(*leaves)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(exported.serialize())
         tmp.replace(path)  # atomic: a concurrent job reads the whole file or none
         return exported
+
+
+def _mismatch(kept, leaves) -> str | None:
+    """Why a kept program cannot run a call with arguments ``leaves`` (other shapes, types or backend),
+    or None when it can. The key should rule this out; a file copied in, or written by code whose key
+    missed what changed, does not."""
+    found = [jax.typeof(x) for x in leaves]
+    if [(tuple(a.shape), a.dtype) for a in kept.in_avals] != [(tuple(a.shape), a.dtype) for a in found]:
+        return f"it takes ({', '.join(map(str, kept.in_avals))}), the call gives ({', '.join(map(str, found))})"
+    if jax.default_backend() not in kept.platforms:
+        return f"it runs on {', '.join(kept.platforms)}, this process on {jax.default_backend()}"
+    return None
 
 
 _held: dict[Path, list] = {}  # key file -> [this process's lock for it, depth of the file lock held]

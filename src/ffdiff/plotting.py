@@ -35,7 +35,8 @@ def landscape(grid: dict, fits: dict, starts=(0, 1)):
     """Loss contours over the two fitted parameters with optimizer paths from ``starts``."""
     names = fits["fitted"]
     fig, ax = plt.subplots(figsize=(4.5, 3.8))
-    mesh = ax.contourf(grid["axis0"], grid["axis1"], np.asarray(grid["loss"]).T, levels=30, cmap="viridis")
+    loss = np.asarray(grid["loss"], dtype=float)  # null (no finite loss there) reads as NaN: left blank
+    mesh = ax.contourf(grid["axis0"], grid["axis1"], loss.T, levels=30, cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="loss")
     for run in fits["runs"]:
         if run["start"] in starts and run["method"] in ("BFGS", "CG"):

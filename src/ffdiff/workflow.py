@@ -1,22 +1,32 @@
-"""Glue for the Snakemake scripts: job start-up (CPUs, compilation cache, logging), JSON output."""
+"""Glue for the Snakemake scripts: job start-up (CPUs, compilation cache, logging, which library runs),
+checkpoint folders keyed by everything a job depends on, JSON output."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ffdiff.provenance import source_digest
+
 
 COMPILATION_CACHE = "FFDIFF_COMPILATION_CACHE"
 DEFAULT_COMPILATION_CACHE = ".snakemake/ffdiff-jax-cache"
+#: Where jobs keep the checkpoints they resume from (relative to the working directory): workflow state,
+#: one folder per job and fingerprint, removed when the job succeeds (:func:`job_checkpoints`).
+CHECKPOINTS = ".snakemake/ffdiff-checkpoints"
+_PREAMBLE_END = "######## snakemake preamble end #########\n"  # Snakemake's marker in a job's script copy
 
 
 def start_job(snakemake) -> logging.Logger:
@@ -27,6 +37,7 @@ def start_job(snakemake) -> logging.Logger:
     downloads): they then start in well under a second.
     """
     logger = configure_logging(snakemake)
+    check_library(snakemake.params)
     started = time.perf_counter()
     atexit.register(lambda: logger.info("wall time %.1f s, peak memory %.0f MB", time.perf_counter() - started,
                                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
@@ -36,6 +47,88 @@ def start_job(snakemake) -> logging.Logger:
         if cache:
             enable_compilation_cache(cache)
     return logger
+
+
+def put_first_on_job_path(source: str) -> None:
+    """Put ``source`` first on ``PYTHONPATH`` for the processes Snakemake starts (jobs inherit its
+    environment, also through sbatch): Snakemake itself only appends the workflow's folders to a job's
+    ``sys.path``, after site-packages, where an installed ffdiff of another checkout would win."""
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+
+
+def check_library(params) -> None:
+    """Refuse to compute with another ffdiff than the one the workflow recorded in the job's
+    ``params.code_version`` (an installed copy of another checkout that won the import).
+
+    Raises:
+        RuntimeError: naming where the running ffdiff was imported from.
+    """
+    recorded = dict(getattr(params, "code_version", None) or {}).get("ffdiff_source")
+    if recorded is not None and recorded != source_digest():
+        raise RuntimeError(
+            f"this job imported ffdiff from {Path(__file__).resolve().parent}, whose source differs from the "
+            "checkout the workflow was started from (params.code_version.ffdiff_source); run the workflow's "
+            "own library: `pip install -e <checkout>`, or remove the other ffdiff from PYTHONPATH")
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for item in paths:
+        digest.update(item.relative_to(path).as_posix().encode() if item != path else b"")
+        with open(item, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _script_source() -> str:
+    """The job's script as written (Snakemake runs a copy prefixed with a preamble that changes every run)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is None or not Path(main).is_file():
+        return ""
+    return Path(main).read_text().split(_PREAMBLE_END, 1)[-1]
+
+
+def job_fingerprint(snakemake) -> str:
+    """sha256 of everything that determines a job's results: its rule, wildcards, params, the contents of
+    its input files, its script and the running ffdiff's source. Two jobs with one fingerprint compute the
+    same thing; state written by one may be read by the other, and by no other job."""
+    key = {
+        "rule": snakemake.rule,
+        "wildcards": dict(snakemake.wildcards.items()),
+        "params": dict(snakemake.params.items()),
+        "inputs": [_file_digest(Path(path)) for path in snakemake.input],
+        "script": hashlib.sha256(_script_source().encode()).hexdigest(),
+        "ffdiff": source_digest(),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def job_checkpoints(snakemake, root: str | os.PathLike = CHECKPOINTS) -> Iterator[Path]:
+    """The folder a job keeps its checkpoints in, ``<root>/<rule>/<wildcards>/<fingerprint>``.
+
+    Only a job with the same fingerprint (:func:`job_fingerprint`) ever reads it. It is kept if the job
+    fails or is killed, so the job's rerun resumes, and deleted when the job succeeds: a finished job's
+    state is its outputs, and a forced rerun computes afresh. Folders of interrupted runs with other
+    inputs, params or code are left alone, unread (a change undone later resumes them).
+    """
+    logger = logging.getLogger(__name__)
+    slot = Path(root) / snakemake.rule / ("-".join(f"{k}={v}" for k, v in snakemake.wildcards.items()) or "_")
+    folder = slot / job_fingerprint(snakemake)
+    if folder.is_dir():
+        logger.info("resuming from the checkpoints of an interrupted run of this job in %s", folder)
+    others = [p for p in slot.iterdir() if p != folder] if slot.is_dir() else []
+    if others:
+        logger.info("not reading %d checkpoint folder(s) in %s: written for other inputs, params or code",
+                    len(others), slot)
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    shutil.rmtree(folder)
+    for empty in (slot, slot.parent, slot.parent.parent):  # no empty folders left behind
+        with contextlib.suppress(OSError):
+            empty.rmdir()
 
 
 def use_cpus(n: int) -> None:
@@ -118,15 +211,29 @@ def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:
 
 
 def _default(obj):
+    """``obj`` made of what JSON holds: numpy arrays and numbers as lists and Python numbers, NaN and
+    infinities as None (JSON has no such numbers), dicts, lists and tuples converted throughout."""
     if isinstance(obj, np.ndarray | np.generic):
-        return obj.tolist()
+        obj = obj.tolist()
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _default(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_default(value) for value in obj]
+    if obj is None or isinstance(obj, str | int):
+        return obj
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
 def write_json(path, data) -> None:
-    """Write JSON through a temporary file, so a crash never leaves a partial artifact."""
+    """Write JSON through a temporary file, so a crash never leaves a partial artifact.
+
+    Numbers that are not finite (NaN, ±inf: values that are missing or undefined) are written as
+    ``null``, so the file is valid JSON, which strict readers parse too; readers take ``null`` as missing.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_default) + "\n")
+    tmp.write_text(json.dumps(_default(data), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from run_workflow import ROOT, local_reference, snakemake
 
+from ffdiff.workflow import CHECKPOINTS
+
 
 def test_outputs_and_physics(smoke_run):
     sw = json.loads((smoke_run / "results/potentials/sw/check.json").read_text())
@@ -192,7 +194,7 @@ def test_gnn_chain_outputs(smoke_run):
     assert "surrogate" in (smoke_run / "results/tables/gnn_metrics.md").read_text()
     model, params, meta = load_model(smoke_run / "results/gnn/ft_rdf/model.npz")
     assert meta["stage"] == "ft_rdf" and model.config.features == 16
-    assert (smoke_run / "results/gnn/pretrained/checkpoint.npz").exists()
+    assert not (smoke_run / CHECKPOINTS).exists()  # finished jobs keep no checkpoints
     for name in ("gnn_rdf", "gnn_losses"):
         assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 10_000
     trajectory = json.loads((smoke_run / "resources/gnn/trajectory_2000K_216.json").read_text())
@@ -256,17 +258,19 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(runs["killed"]),
            "--configfile", str(path), "--cores", "2", *target]  # as the rerun: same threads, same bits
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    checkpoint = runs["killed"] / "results/gnn/pretrained/checkpoint.npz"
+    checkpoints = runs["killed"] / CHECKPOINTS / "gnn_pretrain"
     deadline = time.monotonic() + 300
-    while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
+    while not list(checkpoints.glob("*/*/training.npz")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole job, as a scheduler's kill would
     proc.wait()
-    assert checkpoint.exists() and not (runs["killed"] / "results/gnn/pretrained/model.npz").exists()
+    assert list(checkpoints.glob("*/*/training.npz"))
+    assert not (runs["killed"] / "results/gnn/pretrained/model.npz").exists()
     snakemake(runs["killed"], "--unlock", config=path)  # a hard kill leaves Snakemake's lock behind
     log = snakemake(runs["killed"], *target, "--rerun-incomplete", config=path)
     assert "resuming from" in (runs["killed"] / "logs/gnn_pretrain.log").read_text(), log
+    assert not checkpoints.exists()
     snakemake(runs["whole"], *target, config=path)
     ours = np.load(runs["killed"] / "results/gnn/pretrained/model.npz")
     theirs = np.load(runs["whole"] / "results/gnn/pretrained/model.npz")

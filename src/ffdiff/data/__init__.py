@@ -5,7 +5,7 @@ load on first use)."""
 from ffdiff._lazy import attach
 
 __all__, __getattr__, __dir__ = attach(__name__, {
-    "ffdiff.data.archive": ("download_sdist", "extract_members", "fetch_url", "sha256sum"),
+    "ffdiff.data.archive": ("download_sdist", "extract_members", "fetch_url", "redact_url", "sha256sum"),
     "ffdiff.data.cubuk": ("read_cubuk", "write_cubuk"),
     "ffdiff.data.dataset": ("Dataset", "split"),
     "ffdiff.data.phonopy": ("read_displacements",),

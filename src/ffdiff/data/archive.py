@@ -7,7 +7,9 @@ import hashlib
 import http.client
 import json
 import logging
+import netrc
 import os
+import re
 import shutil
 import tarfile
 import urllib.parse
@@ -17,6 +19,29 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 PYPI_SIMPLE = "https://pypi.org/simple"
+
+#: Query parameters whose values are redacted: tokens, keys, signatures, passwords (e.g. ``?token=``,
+#: ``X-Amz-Signature``, ``sig``, ``access_key``).
+_SECRET_QUERY = re.compile(r"token|key|secret|sig|password|passwd|auth|credential", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to print: credentials (``user:token@``) and the values of secret-looking query
+    parameters (token, key, signature, password, ...) become ``***``; anything else is kept.
+
+    Example:
+        >>> redact_url("https://user:s3cret@example.org/raw/a?token=abc&ref=main")
+        'https://***@example.org/raw/a?token=***&ref=main'
+    """
+    parts = urllib.parse.urlsplit(url)
+    netloc = f"***@{parts.netloc.rpartition('@')[2]}" if "@" in parts.netloc else parts.netloc
+    query = "&".join(
+        f"{name}=***" if sep and _SECRET_QUERY.search(name) else f"{name}{sep}{value}"
+        for name, sep, value in (pair.partition("=") for pair in parts.query.split("&"))
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def sha256sum(path) -> str:
@@ -129,7 +154,7 @@ def _pip_download(package: str, version: str, dest: Path, index_url: str | None)
     if proc.returncode != 0 or not target.exists():
         shown = " ".join(cmd)
         if index_url:
-            shown = shown.replace(index_url, _without_credentials(index_url))
+            shown = shown.replace(index_url, redact_url(index_url))
         raise RuntimeError(
             f"could not download the {package} {version} source distribution (network or index "
             f"unreachable?): {shown}\n{proc.stdout}\n{proc.stderr}"
@@ -137,16 +162,48 @@ def _pip_download(package: str, version: str, dest: Path, index_url: str | None)
     return target
 
 
-def _without_credentials(url: str) -> str:
+def _open(url: str, timeout: float):
+    """urllib's response for ``url``. An HTTP(S) URL's credentials (``user:token@host``, which urllib
+    would take for part of the host name), else the host's entry in ``$NETRC`` or ``~/.netrc``, are sent
+    as HTTP basic authentication, to that scheme, host and port only: a redirect elsewhere does not
+    carry them."""
     parts = urllib.parse.urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if "@" in parts.netloc else url
+    host = parts.netloc.rpartition("@")[2]
+    bare = parts._replace(netloc=host).geturl() if "@" in parts.netloc else url
+    credentials = _credentials(parts) if parts.scheme in ("http", "https") else None
+    if credentials is None:
+        return urllib.request.urlopen(bare, timeout=timeout)
+    passwords = urllib.request.HTTPPasswordMgrWithPriorAuth()
+    passwords.add_password(None, f"{parts.scheme}://{host}/", *credentials, is_authenticated=True)
+    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(passwords))
+    return opener.open(bare, timeout=timeout)
+
+
+def _credentials(parts: urllib.parse.SplitResult) -> tuple[str, str] | None:
+    """(user, password) of a URL: its own, else its host's netrc entry, else None."""
+    if "@" in parts.netloc:
+        return urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or "")
+    try:
+        entry = netrc.netrc(os.environ.get("NETRC")).authenticators(parts.hostname or "")
+    except FileNotFoundError:
+        return None
+    except netrc.NetrcParseError as err:  # its message may quote the file's text: show where only
+        logger.warning("netrc file %s unreadable at line %s; downloading without credentials", err.filename,
+                       err.lineno)
+        return None
+    except OSError as err:
+        logger.warning("netrc file unreadable (%s); downloading without credentials", type(err).__name__)
+        return None
+    return (entry[0] or "", entry[2] or "") if entry else None
 
 
 def fetch_url(url: str, dest, *, sha256: str | None = None, timeout: float = 60.0) -> Path:
     """Download ``url`` (``https://``, ``http://`` or ``file://``) to ``dest``.
 
-    The file appears at ``dest`` only once complete and verified, so an interrupted or offline run
-    leaves nothing behind.
+    Credentials in the URL (``https://user:token@host/...``), else the host's entry in ``$NETRC`` or
+    ``~/.netrc``, are sent as HTTP basic authentication; messages show the URL through
+    :func:`redact_url`. The file appears at ``dest`` only once complete and verified, so an
+    interrupted or offline run leaves nothing behind.
 
     Raises:
         RuntimeError: the URL cannot be reached (offline, wrong address); names the URL.
@@ -156,16 +213,16 @@ def fetch_url(url: str, dest, *, sha256: str | None = None, timeout: float = 60.
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+        with _open(url, timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out)
     except (OSError, http.client.HTTPException) as err:
         tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"could not download {url} ({err}); this source needs network access") from err
+        raise RuntimeError(f"could not download {redact_url(url)} ({err}); this source needs network access") from err
     except BaseException:  # interrupted: leave nothing behind
         tmp.unlink(missing_ok=True)
         raise
     if sha256 is not None and (found := sha256sum(tmp)) != sha256:
         tmp.unlink()
-        raise ValueError(f"{url}: expected sha256 {sha256}, found {found}")
+        raise ValueError(f"{redact_url(url)}: expected sha256 {sha256}, found {found}")
     os.replace(tmp, dest)
     return dest

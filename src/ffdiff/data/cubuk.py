@@ -43,6 +43,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from ffdiff.data.finite import require_finite, require_finite_frame
+
 __all__ = ["cubuk_source", "read_cubuk", "write_cubuk"]
 
 _SPLIT = "iter= "
@@ -103,6 +105,9 @@ def _parse_block(text: str, where: str, element: str) -> Atoms:
     atoms.calc = SinglePointCalculator(atoms, energy=_value(energy[0], "energy", where), forces=data[:, 3:])
     atoms.info["step"] = step
     atoms.info["temperature"] = _value(temperature[0], "temperature", where) if temperature else math.nan
+    require_finite_frame(atoms, where)
+    if temperature:
+        require_finite(atoms.info["temperature"], "temperature", where)
     return atoms
 
 
@@ -120,8 +125,8 @@ def read_cubuk(path, *, every: int = 1, element: str = "Si") -> list[Atoms]:
         ``info["source"]`` (see :func:`cubuk_source`).
 
     Raises:
-        ValueError: a malformed block (wrong atom count, missing energy); the message names the file and
-            the block number (1-based, in file order).
+        ValueError: a malformed block (wrong atom count, missing energy, a number that is not finite); the
+            message names the file and the block number (1-based, in file order).
     """
     if every < 1:
         raise ValueError(f"expected every >= 1, got {every}")

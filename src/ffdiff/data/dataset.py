@@ -39,6 +39,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from ffdiff.data.finite import require_finite
+
 __all__ = ["FORMAT_VERSION", "Dataset", "split"]
 
 FORMAT_VERSION = 1
@@ -59,6 +61,7 @@ class Dataset:
         element: chemical symbol of every atom.
 
     Arrays are stored read-only (float64), so a ``Dataset`` can be shared without defensive copies.
+    Every number but the temperatures is finite (a ``ValueError`` names the frame otherwise).
     """
 
     positions: np.ndarray
@@ -80,6 +83,8 @@ class Dataset:
             if arrays[name].shape != shape or -1 in shape:
                 raise ValueError(f"Dataset.{name}: expected shape {shape} (frames, atoms), "
                                  f"found {arrays[name].shape}")
+        for name in ("positions", "cells", "energies", "forces"):  # temperatures: NaN where unknown
+            require_finite(arrays[name], name, lambda index: f"frame {index[0]}")
         for name, array in arrays.items():
             array.flags.writeable = False
             object.__setattr__(self, name, array)
@@ -186,7 +191,8 @@ class Dataset:
         """Read a file written by :meth:`save` (no pickle).
 
         Raises:
-            ValueError: not such a file, an unknown format version, or inconsistent shapes.
+            ValueError: not such a file, an unknown format version, inconsistent shapes, or non-finite
+                numbers (the message names the file, the frame and the array).
         """
         path = Path(path)
         try:

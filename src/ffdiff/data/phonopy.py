@@ -1,4 +1,11 @@
-"""phonopy displacement files (``phonopy_disp.yaml`` and the older ``disp.yaml``)."""
+"""phonopy files: displacements (``phonopy_disp.yaml`` and the older ``disp.yaml``), FORCE_SETS,
+FORCE_CONSTANTS and ``phonopy_params.yaml``.
+
+Each is read from the path given and from nothing else: ``phonopy.load`` would also read a ``BORN``,
+``FORCE_SETS`` or ``FORCE_CONSTANTS`` it finds in the working directory whenever the yaml lacks those
+data, so a stray file there would change (or break) every job. Every number read is checked to be
+finite.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from ase import Atoms
 from phonopy.file_IO import parse_disp_yaml, parse_FORCE_CONSTANTS, parse_FORCE_SETS
 from phonopy.harmonic.force_constants import compact_fc_to_full_fc, full_fc_to_compact_fc
 from phonopy.structure.atoms import PhonopyAtoms
+
+from ffdiff.data.finite import require_finite
 
 
 def _to_ase(cell) -> Atoms:
@@ -36,7 +45,7 @@ def read_displacements(path) -> tuple[Atoms, list[dict]]:
         raise ValueError(f"{path}: not a phonopy displacement file ({expected})")
     try:
         if "phonopy" in head:  # phonopy_disp.yaml
-            ph = phonopy.load(path, produce_fc=False, log_level=0)
+            ph = _read_phonopy_yaml(path)
             dataset = ph.dataset["first_atoms"]
             supercell = _to_ase(ph.supercell)
         else:  # disp.yaml of phonopy < 2
@@ -44,6 +53,8 @@ def read_displacements(path) -> tuple[Atoms, list[dict]]:
             dataset, supercell = data["first_atoms"], _to_ase(cell)
     except Exception as err:  # phonopy raises KeyError, TypeError, RuntimeError... on incomplete files
         raise ValueError(f"{path}: not a phonopy displacement file ({type(err).__name__}: {err}; {expected})") from err
+    for k, d in enumerate(dataset, start=1):
+        require_finite(d["displacement"], "displacement", f"{path}, displacement {k}")
     return supercell, [{"atom": int(d["number"]), "displacement": np.asarray(d["displacement"], float)}
                        for d in dataset]
 
@@ -88,13 +99,39 @@ def to_phonopy_atoms(atoms: Atoms):
                         scaled_positions=atoms.get_scaled_positions())
 
 
+def _new_phonopy(unitcell, supercell_matrix, primitive_matrix="auto", **kwargs):
+    """``phonopy.Phonopy(...)``, without its warning that "auto" resolved to the FCC primitive cell
+    (which is what we want)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="primitive_matrix defaulted")
+        return phonopy.Phonopy(unitcell, supercell_matrix=supercell_matrix, primitive_matrix=primitive_matrix,
+                               **kwargs)
+
+
+def _read_phonopy_yaml(path):
+    """A ``phonopy.Phonopy`` of a phonopy yaml file's cells, displacement dataset and force constants
+    (kept as stored: full or compact), read from that file only (see the module docstring). NAC
+    parameters are not read: silicon has none, and the force constants do not use them."""
+    from phonopy.interface.phonopy_yaml import PhonopyYaml
+
+    content = PhonopyYaml()
+    content.read(path)
+    if content.unitcell is None:
+        raise ValueError("no unit cell")
+    matrix = content.supercell_matrix if content.supercell_matrix is not None else np.eye(3, dtype=int)
+    primitive = content.primitive_matrix if content.primitive_matrix is not None else "auto"
+    phonon = _new_phonopy(content.unitcell, matrix, primitive, calculator=content.calculator)
+    if content.dataset is not None:
+        phonon.dataset = content.dataset
+    if content.force_constants is not None:
+        phonon.force_constants = content.force_constants
+    return phonon
+
+
 def _phonopy(unitcell: Atoms, supercell: Atoms):
     """An empty ``phonopy.Phonopy`` whose supercell is checked to be ``supercell``, atom by atom."""
 
-    with warnings.catch_warnings():  # "auto" resolving to the FCC primitive cell is what we want
-        warnings.filterwarnings("ignore", message="primitive_matrix defaulted")
-        phonon = phonopy.Phonopy(to_phonopy_atoms(unitcell),
-                                 supercell_matrix=supercell_matrix(unitcell, supercell), primitive_matrix="auto")
+    phonon = _new_phonopy(to_phonopy_atoms(unitcell), supercell_matrix(unitcell, supercell))
     built = phonon.supercell.scaled_positions
     if not np.allclose(built, supercell.get_scaled_positions(), atol=1e-6):
         raise ValueError("the displacement file's supercell atom order differs from phonopy's")
@@ -126,11 +163,15 @@ def load_phonopy(path):
     """
 
     try:
-        phonon = phonopy.load(path, is_compact_fc=False, log_level=0)
+        phonon = _read_phonopy_yaml(path)
     except Exception as err:  # phonopy raises several types on malformed files
         raise ValueError(f"cannot read force constants from {path}: {err}") from err
-    if phonon.force_constants is None:
+    fc = phonon.force_constants
+    if fc is None:
         raise ValueError(f"{path} holds no force constants")
+    require_finite(fc, "force constants", str(path))
+    if fc.shape[0] != fc.shape[1]:
+        phonon.force_constants = compact_fc_to_full_fc(phonon.primitive, fc)
     return phonon
 
 
@@ -168,6 +209,9 @@ def phonopy_from_force_sets(unitcell: Atoms, supercell: Atoms, path):
         raise ValueError(f"cannot read {path} as phonopy FORCE_SETS: {err}") from err
     if dataset.get("natom") != len(supercell):
         raise ValueError(f"{path}: {dataset.get('natom')} atoms, the supercell has {len(supercell)}")
+    for k, d in enumerate(dataset["first_atoms"], start=1):
+        for name in ("displacement", "forces"):
+            require_finite(d[name], name, f"{path}, displacement {k}")
     phonon = _phonopy(unitcell, supercell)
     phonon.dataset = dataset
     phonon.produce_force_constants()
@@ -186,5 +230,12 @@ def phonopy_from_force_constants(unitcell: Atoms, supercell: Atoms, path):
     if fc.shape[1] != n or fc.shape[0] not in (n, n_prim):
         raise ValueError(f"{path}: force constants of shape {fc.shape[:2]}, expected ({n}, {n}) or ({n_prim}, {n}) "
                          f"for the {n}-atom supercell")
+    rows = np.arange(n) if fc.shape[0] == n else phonon.primitive.p2s_map  # atom of each row of the file
+
+    def line(index):  # the file: a line of sizes, then per atom pair a line "i j" and 3 lines of 3 numbers
+        i, j, row = index[:3]
+        return f"{path}, line {3 + 4 * (i * n + j) + row} (atoms {rows[i] + 1} and {j + 1})"
+
+    require_finite(fc, "force constants", line)
     phonon.force_constants = fc if fc.shape[0] == n else compact_fc_to_full_fc(phonon.primitive, fc)
     return phonon

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ase import Atoms
 from ase.io import read
 
+from ffdiff.data.finite import require_finite_frame
 from ffdiff.data.phonopy import read_displacements
 from ffdiff.data.vasp import check_element, read_vasprun
 
@@ -13,13 +14,14 @@ def read_poscar(path, element: str | None = None) -> Atoms:
     """A VASP POSCAR, all of ``element`` when given.
 
     Raises:
-        ValueError: a missing or unreadable file (the message names it).
+        ValueError: a missing or unreadable file, or non-finite numbers (the message names it).
         StructureError: atoms of another element (a ``ValueError`` too).
     """
     try:
         atoms = read(path, format="vasp")
     except Exception as err:  # ASE raises many types on malformed files
         raise ValueError(f"{path}: not a readable POSCAR ({err}; expected a VASP POSCAR file)") from err
+    require_finite_frame(atoms, str(path))
     if element is not None:
         check_element(atoms, path, element)
     return atoms

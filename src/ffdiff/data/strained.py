@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ffdiff.data.finite import require_finite
+
 KBAR_TO_GPA = 0.1
 # Lattice vectors in vasprun.xml carry 8 decimals, so a strain read back from them is noisy at
 # ~1e-9; components below this are taken as exactly zero when sorting runs into strain states.
@@ -26,8 +28,11 @@ def _lattice_and_stress(path) -> tuple[np.ndarray, np.ndarray]:
         stress = run.ionic_steps[-1]["stress"]
     except Exception as err:  # pymatgen raises many types on malformed XML
         raise ValueError(f"cannot read the final stress of {path}: {err}") from err
+    lattice, stress = np.asarray(run.final_structure.lattice.matrix), np.asarray(stress, dtype=float)
+    require_finite(lattice, "lattice vectors", str(path))
+    require_finite(stress, "stress", str(path))
     # VASP reports stress in kBar with pressure positive (compression); physics sign is the opposite.
-    return np.asarray(run.final_structure.lattice.matrix), -KBAR_TO_GPA * np.asarray(stress, dtype=float)
+    return lattice, -KBAR_TO_GPA * stress
 
 
 def elastic_from_strained_runs(equilibrium, strained: Sequence) -> np.ndarray:
@@ -40,7 +45,8 @@ def elastic_from_strained_runs(equilibrium, strained: Sequence) -> np.ndarray:
     4 strains).
 
     Raises:
-        ValueError: an unreadable run, or strain states missing for some of the 6 Voigt components.
+        ValueError: an unreadable run, one with non-finite stress or cell, or strain states missing for
+            some of the 6 Voigt components.
     """
     from pymatgen.analysis.elasticity import ElasticTensor
     from pymatgen.analysis.elasticity.strain import Deformation, Strain

@@ -5,8 +5,11 @@ data as the Cubuk et al. (2017) set: 64-atom diamond cells at 300, 600 and 900 K
 the teacher is ffdiff's EDIP (``ffdiff.Calculator("edip")``, checked against LAMMPS), but any ASE
 calculator works, including a DFT code on a cluster; that is what the checkpoints are for.
 
-Checkpoints are extended XYZ files of the sampled frames, rewritten atomically after every sample, with
-positions, momenta, energy and forces. A killed run restarts from the last saved frame and its momenta;
+Checkpoints are extended XYZ files of the sampled frames, rewritten atomically (every
+``CHECKPOINT_SECONDS`` and at the end), with positions, momenta, energy and forces. A resume compares only
+a few MD settings with the file's, not the calculator or the structure: a checkpoint folder must belong to
+one run and its exact inputs (the workflow keys it by its job's fingerprint,
+:func:`ffdiff.workflow.job_checkpoints`). A killed run restarts from the last saved frame and its momenta;
 the Nosé–Hoover chain's own variables are not saved and restart at zero, which perturbs the thermostat
 for about ``tdamp_fs`` after the restart. A run killed during equilibration restarts from the beginning.
 Extended XYZ stores positions and momenta to 8 decimals, so a resumed run continues from a state rounded
@@ -33,6 +36,7 @@ from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, force_temperature, thermalize_momenta
 
 from ffdiff.data.dataset import Dataset
+from ffdiff.data.finite import require_finite
 
 __all__ = ["CUBUK_LIKE", "MSD_THRESHOLD_A2", "Condition", "mean_squared_displacement", "phase_of",
            "read_checkpoint", "run_nvt", "teacher_dataset"]
@@ -91,6 +95,19 @@ def _sample(atoms: Atoms, time_fs: float, run: dict) -> Atoms:
     return frame
 
 
+def _require_finite_state(atoms: Atoms, step: int, timestep_fs: float, run: dict, checkpoint) -> None:
+    """Stop a run whose teacher returned a non-finite energy or force (cached, so this costs nothing).
+
+    Raises:
+        FloatingPointError: naming the run (temperature, seed, checkpoint), the step and the time.
+    """
+    where = (f"NVT run at {run['target_temperature_K']:g} K, seed {run['seed']}"
+             f"{f', checkpoint {checkpoint}' if checkpoint is not None else ''}, step {step} "
+             f"({step * timestep_fs:g} fs)")
+    require_finite(atoms.get_potential_energy(), "potential energy", where, error=FloatingPointError)
+    require_finite(atoms.get_forces(), "forces", where, error=FloatingPointError)
+
+
 def _check_resume(path: Path, frames: list[Atoms], atoms: Atoms, run: dict) -> None:
     for key, value in run.items():
         found = frames[0].info.get(key)
@@ -133,6 +150,8 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
 
     Raises:
         ValueError: durations that are not multiples of the time step, or a checkpoint of another run.
+        FloatingPointError: the calculator returned a non-finite energy or force (checked every
+            ``sample_every_fs``, equilibration included); no frame of it is kept.
 
     References:
         Martyna, Klein, Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940 (via ASE's
@@ -176,12 +195,14 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
         for start in range(0, n_equilibration, n_every):
             chunk = min(n_every, n_equilibration - start)
             dynamics.run(chunk)
+            _require_finite_state(state, step + start + chunk, timestep_fs, run, checkpoint)
             bar.update(chunk)
         step += n_equilibration
         while len(frames) < n_samples:
             dynamics.run(n_every)
             step += n_every
             bar.update(n_every)
+            _require_finite_state(state, step, timestep_fs, run, checkpoint)
             frames.append(_sample(state, step * timestep_fs, run))
             # Rewriting the file costs O(frames): do it every CHECKPOINT_SECONDS, and at the end.
             if checkpoint is not None and (time.monotonic() - saved > CHECKPOINT_SECONDS
@@ -241,6 +262,20 @@ CUBUK_LIKE = (Condition("cubic_300K", 300.0), Condition("cubic_600K", 600.0), Co
               Condition("liquid_2000K", 2000.0, "liquid", melt_K=4000.0))
 
 
+def _condition_frames(condition: Condition, crystal: Atoms, calculator, folder: Path | None, *, seed: int,
+                      melt_fs: float, **run) -> list[Atoms]:
+    """The sampled frames of one condition: melted first if it says so, then :func:`run_nvt`."""
+    start = crystal
+    if condition.melt_K is not None:
+        melt = run_nvt(crystal, calculator, temperature_K=condition.melt_K, timestep_fs=run["timestep_fs"],
+                       equilibration_fs=0.0, production_fs=melt_fs, sample_every_fs=melt_fs,
+                       tdamp_fs=run["tdamp_fs"], seed=seed, progress=run["progress"],
+                       checkpoint=folder / f"{condition.name}.melt.extxyz" if folder else None)
+        start = melt[-1]
+    return run_nvt(start, calculator, temperature_K=condition.temperature_K, seed=seed,
+                   checkpoint=folder / f"{condition.name}.extxyz" if folder else None, **run)
+
+
 def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant: float = 5.431,
                     repeat: int = 2, timestep_fs: float = 1.0, equilibration_fs: float = 2000.0,
                     production_fs: float = 10000.0, sample_every_fs: float = 10.0, melt_fs: float = 3000.0,
@@ -260,7 +295,8 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
         source_prefix: label prefix, e.g. ``"teacher-edip"``.
         check_phase: raise when a run ends in another phase than its condition says; otherwise
             the phase found is only recorded (short test runs, or conditions meant to be checked).
-        checkpoint_dir: folder for ``<name>.extxyz`` (and ``<name>.melt.extxyz``) checkpoints.
+        checkpoint_dir: folder for ``<name>.extxyz`` (and ``<name>.melt.extxyz``) checkpoints, this call's
+            alone (see the module docstring).
         progress: tqdm progress bars on stderr.
 
     Returns:
@@ -282,18 +318,13 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
     crystal = bulk("Si", "diamond", a=lattice_constant, cubic=True).repeat(repeat)
     parts, metadata = [], {}
     for condition, condition_seed in zip(conditions, seeds, strict=True):
-        start = crystal
-        if condition.melt_K is not None:
-            melt = run_nvt(crystal, calculator, temperature_K=condition.melt_K, timestep_fs=timestep_fs,
-                           equilibration_fs=0.0, production_fs=melt_fs, sample_every_fs=melt_fs,
-                           tdamp_fs=tdamp_fs, seed=condition_seed,
-                           checkpoint=folder / f"{condition.name}.melt.extxyz" if folder else None,
-                           progress=progress)
-            start = melt[-1]
-        frames = run_nvt(start, calculator, temperature_K=condition.temperature_K, timestep_fs=timestep_fs,
-                         equilibration_fs=equilibration_fs, production_fs=production_fs,
-                         sample_every_fs=sample_every_fs, tdamp_fs=tdamp_fs, seed=condition_seed,
-                         checkpoint=folder / f"{condition.name}.extxyz" if folder else None, progress=progress)
+        try:
+            frames = _condition_frames(condition, crystal, calculator, folder, seed=condition_seed,
+                                       timestep_fs=timestep_fs, equilibration_fs=equilibration_fs,
+                                       production_fs=production_fs, sample_every_fs=sample_every_fs,
+                                       melt_fs=melt_fs, tdamp_fs=tdamp_fs, progress=progress)
+        except FloatingPointError as err:  # name the condition, not only the run's temperature and seed
+            raise FloatingPointError(f"{source_prefix}:{condition.name}: {err}") from None
         msd = mean_squared_displacement(frames)
         phase = "liquid" if msd > MSD_THRESHOLD_A2 else "crystal"
         if check_phase and phase != condition.phase:

@@ -8,6 +8,8 @@ from ase import Atoms
 from ase.io import read
 from ase.io.formats import string2index
 
+from ffdiff.data.finite import require_finite_frame
+
 __all__ = ["FORMATS", "guess_format", "read_frames"]
 
 #: Formats :func:`read_frames` reads; ASE's names, plus ``"db"`` (ASE database) and ``"cubuk"``.
@@ -62,8 +64,8 @@ def read_frames(path, format: str | None = None, index=":", *, element: str | No
         ``Atoms`` in file order; each has ``info["source_file"]`` (the path as given).
 
     Raises:
-        ValueError: unknown format, unreadable file, no frames, or atoms of another element (the message
-            names the file and the foreign symbols).
+        ValueError: unknown format, unreadable file, no frames, atoms of another element, or non-finite
+            numbers (the message names the file, the frame, and the foreign symbols or the numbers).
     """
     path = Path(path)
     if not path.is_file():  # before ASE: connecting to a missing database would create it
@@ -91,6 +93,7 @@ def read_frames(path, format: str | None = None, index=":", *, element: str | No
         foreign = sorted(set(atoms.get_chemical_symbols()) - {element}) if element is not None else []
         if foreign:
             raise ValueError(f"{path}: frame {k} has {foreign} atoms; expected {element} only")
+        require_finite_frame(atoms, f"{path}, frame {k}")
         atoms.info["source_file"] = str(path)
     return frames
 

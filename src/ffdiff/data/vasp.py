@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-import numpy as np
 from ase import Atoms
 from ase.io import read
 
+from ffdiff.data.finite import require_finite_frame
 from ffdiff.exceptions import StructureError
 
 
@@ -40,20 +40,19 @@ def read_vasprun(path, *, element: str | None = "Si") -> Atoms:
     """Final ionic step of a ``vasprun.xml`` with its DFT energy (eV), forces (eV/Å) and stress.
 
     Raises:
-        ValueError: unreadable, truncated or corrupt file, or missing forces.
+        ValueError: unreadable, truncated or corrupt file, missing forces, or non-finite numbers.
         StructureError: atoms of another element (a ``ValueError`` too).
     """
     path = Path(path)
     _check_complete_xml(path)
     try:
         atoms = read(path, index=-1, format="vasp-xml")
-        forces = atoms.get_forces()
+        atoms.get_forces()
         atoms.get_potential_energy()
     except Exception as err:  # ASE raises many types on malformed XML
         raise ValueError(f"cannot read energies and forces from {path}: {err} "
                          "(expected a vasprun.xml with at least one finished ionic step)") from err
-    if not np.all(np.isfinite(forces)):
-        raise ValueError(f"{path}: non-finite forces (expected finite numbers of eV/Å)")
+    require_finite_frame(atoms, str(path))
     if element is not None:
         check_element(atoms, path, element)
     return atoms

@@ -8,11 +8,8 @@ Models are :mod:`ffdiff.potentials.mpgnn` networks; their weights travel as ``.n
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -35,17 +32,6 @@ from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)
-
-
-def fingerprint(*parts) -> str:
-    """A short hash of JSON-serialisable settings and input files' contents (for checkpoints)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, Path):
-            digest.update(part.read_bytes())
-        else:
-            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from ffdiff.checkpoint import load_pytree, save_pytree
+from ffdiff.checkpoint import load_pytree, read_metadata, save_pytree
 from ffdiff.neighbors import NeighborList, neighbor_list
 from ffdiff.typing import Params
 
@@ -178,8 +178,9 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
         checkpoint: file the state (parameters, optimiser, best so far, history) is saved to every
             ``checkpoint_every`` epochs; a rerun continues from it and reaches the same numbers as an
             uninterrupted run.
-        fingerprint: identifies the inputs and settings; a checkpoint with another one is ignored,
-            so a changed configuration never resumes a stale run.
+        fingerprint: identifies everything the run depends on (inputs, settings, code); a checkpoint with
+            another one is ignored unread, so a changed configuration never resumes a stale run. The
+            workflow passes its job's fingerprint (:func:`ffdiff.workflow.job_fingerprint`).
         progress: show a tqdm bar (stderr, i.e. the rule's log).
 
     History rows: epoch, mean training loss, validation loss.
@@ -196,9 +197,9 @@ def train(loss_fn: Callable[[Params, Frames], jax.Array], params: Params, train_
              "best_validation": np.asarray(np.inf), "epoch": np.asarray(0)}
     history: list[dict] = []
     if checkpoint is not None and Path(checkpoint).exists():
-        saved, meta = load_pytree(checkpoint, state)
-        if meta.get("fingerprint") == fingerprint:
-            state, history = saved, meta["history"]
+        if read_metadata(checkpoint).get("fingerprint") == fingerprint:  # before loading: shapes may differ
+            state, meta = load_pytree(checkpoint, state)
+            history = meta["history"]
             logger.info("resuming from %s at epoch %d", checkpoint, int(state["epoch"]))
         else:
             logger.info("ignoring %s: written for other inputs or settings", checkpoint)

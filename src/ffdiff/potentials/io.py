@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from ffdiff.data.finite import require_finite
 from ffdiff.exceptions import ParameterFileError
 from ffdiff.potentials.registry import POTENTIALS, get_potential
 
@@ -24,12 +25,14 @@ _SUFFIX_STYLE = {".sw": "sw", ".edip": "edip"}
 JSON_FORMAT = "ffdiff-params/1"
 
 
-def _words(path: Path) -> list[str]:
+def _words(path: Path) -> tuple[list[str], list[int]]:
+    """The file's words, comments left out, and the (1-based) line of each."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
         raise ParameterFileError(f"cannot read parameter file {path}: {err}") from err
-    return [w for line in text.splitlines() for w in line.split("#", 1)[0].split()]
+    located = [(w, k) for k, line in enumerate(text.splitlines(), start=1) for w in line.split("#", 1)[0].split()]
+    return [w for w, _ in located], [k for _, k in located]
 
 
 def _entries(words: list[str], style: str, path: Path) -> list[list[str]]:
@@ -62,19 +65,28 @@ def read_lammps(path, style: str | None = None, element: str = "Si") -> tuple[st
 
     Returns:
         (potential name, parameters); the SW tolerance column ``tol`` is dropped.
+
+    Raises:
+        ParameterFileError: an unreadable file, no such entry, or a value that is not a finite number (the
+            message names the file and the line).
     """
     path = Path(path)
-    words = _words(path)
+    words, lines = _words(path)
     style = style or _guess_style(path, words)
     if style not in LAMMPS_COLUMNS:
         raise ParameterFileError(f"unknown LAMMPS style {style!r}; expected one of {sorted(LAMMPS_COLUMNS)}")
-    for entry in _entries(words, style, path):
+    entries = _entries(words, style, path)
+    for number, entry in enumerate(entries):
         if entry[:3] == [element] * 3:
             try:
                 values = [float(w) for w in entry[3:]]
             except ValueError as err:
                 raise ParameterFileError(f"{path}: entry {' '.join(entry[:3])}: {err}") from err
             params = dict(zip(LAMMPS_COLUMNS[style], values, strict=True))
+            first = number * len(entry) + 3  # index of the entry's first number among the words
+            for k, (name, value) in enumerate(params.items()):
+                require_finite(value, f"parameter {name}", f"{path}, line {lines[first + k]}",
+                               error=ParameterFileError)
             params.pop("tol", None)
             return style, params
     raise ParameterFileError(f"{path}: no '{element} {element} {element}' entry")
@@ -110,7 +122,10 @@ def load_params(path, element: str = "Si") -> tuple[str, dict[str, float]]:
         raise ParameterFileError(
             f"{path}: expected JSON with format={JSON_FORMAT!r} and potential in {sorted(POTENTIALS)}"
         )
-    return doc["potential"], {k: float(v) for k, v in doc["params"].items()}
+    params = {k: float(v) for k, v in doc["params"].items()}
+    for name, value in params.items():  # Python's JSON reads NaN and Infinity
+        require_finite(value, f"parameter {name}", str(path), error=ParameterFileError)
+    return doc["potential"], params
 
 
 def starting_params(name: str, params_file=None, overrides: Mapping[str, float] | None = None,

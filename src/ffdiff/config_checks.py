@@ -1,0 +1,107 @@
+"""Constraints between keys of the study's config, checked while the workflow is parsed.
+
+The schema (workflow/schemas/config.schema.yaml) checks each key on its own; :func:`check_config` checks
+what only several keys together decide, so that a config that would fail after an hour of jobs fails
+before the first one. Each error names the config key to change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+__all__ = ["check_config"]
+
+
+def check_config(config: Mapping) -> None:
+    """Refuse a schema-valid config whose keys contradict each other.
+
+    Args:
+        config: the study's config after schema validation with defaults filled in.
+
+    Raises:
+        ValueError: a constraint is violated; the message starts with the dotted config key.
+    """
+    if "gnn" in config:
+        _check_gnn(config["gnn"])
+
+
+def _check_gnn(gnn: Mapping) -> None:
+    split = [float(f) for f in gnn["split"]]
+    if not math.isclose(sum(split), 1.0, abs_tol=1e-9):
+        raise ValueError(f"gnn.split: expected train/validation/test fractions summing to 1, got {split} "
+                         f"(sum {sum(split):g})")
+    for key in ("rdf", "evaluate"):
+        if gnn[key]["record_every"] > gnn[key]["md_steps"]:
+            raise ValueError(f"gnn.{key}.record_every: expected at most gnn.{key}.md_steps = {gnn[key]['md_steps']} "
+                             f"(no frame would be recorded), got {gnn[key]['record_every']}")
+    _check_teacher_runs(gnn)
+    _check_cells(gnn)
+
+
+def _check_teacher_runs(gnn: Mapping) -> None:
+    """Names unique, durations on the time step, at least one frame per run (teacher runs only)."""
+    snapshots, trajectories = gnn["snapshots"], gnn["trajectories"]
+    names = [c["name"] for c in snapshots["conditions"]]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"gnn.snapshots.conditions: name {duplicates[0]!r} appears twice (names label the runs "
+                         "and their checkpoint files)")
+    melting = []
+    if not snapshots["files"]:
+        _check_durations("gnn.snapshots", snapshots, gnn["md"]["timestep_fs"])
+        melting += [c["name"] for c in snapshots["conditions"] if c.get("melt_K") is not None]
+    teacher = {name: c for name, c in trajectories["conditions"].items() if not c.get("file")}
+    if teacher:
+        _check_durations("gnn.trajectories", trajectories, gnn["md"]["timestep_fs"])
+        melting += [name for name, c in teacher.items() if c.get("melt_K") is not None]
+    melt_fs, timestep = gnn["md"]["melt_fs"], gnn["md"]["timestep_fs"]
+    if melting and not (melt_fs > 0 and _is_multiple(melt_fs, timestep)):
+        raise ValueError(f"gnn.md.melt_fs: expected a positive multiple of gnn.md.timestep_fs = {timestep} fs "
+                         f"(conditions {', '.join(melting)} melt first), got {melt_fs}")
+
+
+def _check_durations(key: str, settings: Mapping, timestep: float) -> None:
+    for name in ("equilibration_fs", "sample_every_fs"):
+        if not _is_multiple(settings[name], timestep):
+            raise ValueError(f"{key}.{name}: expected a multiple of gnn.md.timestep_fs = {timestep} fs, "
+                             f"got {settings[name]}")
+    if settings["sample_every_fs"] > settings["production_fs"]:
+        raise ValueError(f"{key}.sample_every_fs: expected at most {key}.production_fs = "
+                         f"{settings['production_fs']} fs (no frame would be sampled), got {settings['sample_every_fs']}")
+
+
+def _is_multiple(duration: float, timestep: float) -> bool:
+    n = duration / timestep
+    return math.isclose(n, round(n), abs_tol=1e-6)
+
+
+def _check_cells(gnn: Mapping) -> None:
+    """The smooth g(r) and the RDF fine-tuning's all-pairs list need their range within half the
+    cell width of every teacher trajectory (cubic: repeat × lattice constant); a trajectory read from
+    a file has its own cell, known only once read."""
+    lattice_constant = gnn["md"]["lattice_constant"]
+    conditions = gnn["trajectories"]["conditions"]
+
+    def cell(name):
+        repeat = conditions[name]["repeat"]
+        return (f"trajectory {name} (repeat {repeat} × gnn.md.lattice_constant {lattice_constant:g} Å)",
+                0.5 * repeat * lattice_constant)
+
+    teacher = sorted((name for name, c in conditions.items() if not c.get("file")),
+                     key=lambda name: (conditions[name]["repeat"], name))
+    grid = gnn["rdf_grid"]
+    if not grid["r_min"] < grid["r_max"]:
+        raise ValueError(f"gnn.rdf_grid: expected r_min < r_max, got r_min = {grid['r_min']:g} Å and "
+                         f"r_max = {grid['r_max']:g} Å")
+    if teacher:
+        where, half = cell(teacher[0])
+        reach = grid["r_max"] + 4.0 * grid["sigma"]
+        if reach > half + 1e-12:
+            raise ValueError(f"gnn.rdf_grid: r_max + 4·sigma = {reach:g} Å exceeds {half:g} Å, half the cell width of "
+                             f"{where}, the smallest cell an RDF is computed in")
+    train = gnn["trajectories"]["train"]
+    if train in conditions and not conditions[train].get("file"):
+        where, half = cell(train)
+        if gnn["model"]["cutoff"] > half:
+            raise ValueError(f"gnn.model.cutoff: {gnn['model']['cutoff']:g} Å exceeds {half:g} Å, half the cell "
+                             f"width of the training {where}, which the RDF fine-tuning's all-pairs list needs")
