@@ -12,9 +12,11 @@ _COLORS = {"BFGS": "C0", "CG": "C1", "Nelder-Mead": "C2"}
 
 
 def save(fig, paths) -> None:
-    """Save one figure under each path (PNG, PDF …) and close it."""
+    """Save one figure under each path (PNG, PDF …) and close it. The files carry no creation date, so a
+    rerun of the same data writes the same bytes."""
     for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        metadata = {"CreationDate": None} if str(path).endswith(".pdf") else None
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
 
 

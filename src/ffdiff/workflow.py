@@ -66,9 +66,10 @@ def check_library(params) -> None:
     recorded = dict(getattr(params, "code_version", None) or {}).get("ffdiff_source")
     if recorded is not None and recorded != source_digest():
         raise RuntimeError(
-            f"this job imported ffdiff from {Path(__file__).resolve().parent}, whose source differs from the "
-            "checkout the workflow was started from (params.code_version.ffdiff_source); run the workflow's "
-            "own library: `pip install -e <checkout>`, or remove the other ffdiff from PYTHONPATH")
+            f"this job imported ffdiff from {Path(__file__).resolve().parent}, whose source differs from the one "
+            "the workflow recorded when it started (params.code_version.ffdiff_source): another ffdiff won the "
+            "import (remove it from PYTHONPATH, or `pip install -e` this checkout), or the library was edited "
+            "while the workflow ran (run it again)")
 
 
 def _file_digest(path: Path) -> str:

@@ -4,20 +4,27 @@
 # Starts a private munged, slurmctld and slurmd (one node: this machine's CPUs and memory, one
 # partition), derives a site profile from profiles/slurm/config.yaml the way a user would (fills
 # the placeholders, caps memory and threads at what this node has), runs config/smoke.yaml through
-# snakemake-executor-plugin-slurm, and checks that every job that runs a script went through
-# SLURM: one SLURM job id per job in Snakemake's log, one SLURM log file per job naming its job id,
-# every job known to slurmctld as COMPLETED. Stops the daemons it started and removes its temp dir
-# on exit (KEEP=1 keeps it: daemon logs, derived profile, Snakemake log, work dir).
+# snakemake-executor-plugin-slurm, and checks that every job outside the workflow's local rules
+# (its `localrules` and action-less rules such as 'all', listed by local_rules.py from the
+# Snakefile) went through SLURM: one SLURM job id per job in Snakemake's log, one SLURM log file per
+# job naming its job id, every job known to slurmctld as COMPLETED, the GNN stage's jobs among them.
+# Then it cancels a running gnn_pretrain SLURM job (scancel), reruns it with --rerun-incomplete and
+# checks its outputs equal an uninterrupted run's. Stops the daemons it started and removes its temp
+# dir on exit (KEEP=1 keeps it: daemon logs, derived profile, Snakemake logs, work dirs).
 #
 # Run:   bash tests/slurm/run.sh           (in the project's Python environment; PYTHON=... to pick one)
+#        .ci/run runs it after pytest.
 # Needs: root (daemons, /etc/munge) and apt (installs Debian's slurm-wlm and munge if absent);
 #        network for the workflow's phonopy download, as for any smoke run.
-# Takes: 11-14 minutes on two cores, up to 20 on a busy machine (3-4 minutes locally): 62 SLURM
-#        jobs, each paying ~8 s of Snakemake start-up inside the job, one or two at a time.
+# Takes: about 20 minutes on two cores (measured 2026-12-06, other jobs sharing the CPU): ~13 for the
+#        smoke config's 61 SLURM jobs, each paying ~8 s of Snakemake start-up inside the job, one or
+#        two at a time; 6-7 for the three 200-epoch gnn_pretrain jobs of section 8, mostly waiting for
+#        the plugin's status checks, whose interval grows while a job runs.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PYTHON=${PYTHON:-python}
+if [[ $PYTHON == */* && $PYTHON != /* ]]; then PYTHON=$PWD/$PYTHON; fi  # the script changes directory
 PARTITION=debug
 # Not SLURM's default ports, so a system SLURM on this machine is left alone.
 CTLD_PORT=${CTLD_PORT:-16817}
@@ -42,7 +49,7 @@ fi
 # --- 2. Private cluster in a temp dir ---------------------------------------------------------
 TMP=$(mktemp -d /tmp/ffdiff-slurm.XXXXXX)
 chmod 755 "$TMP"  # munged wants every directory above its socket searchable by all
-mkdir -p "$TMP"/{munge,state,spool,log,run,work}
+mkdir -p "$TMP"/{munge,state,spool,log,run,work,parse}
 export SLURM_CONF=$TMP/slurm.conf  # how sinfo, sbatch, squeue here (and the jobs) find this cluster
 
 # --- 3. Clean-up on exit ------------------------------------------------------------------------
@@ -61,6 +68,12 @@ stop_pidfile() {  # <pidfile> <process name>
 cleanup() {
     local rc=$?
     set +e
+    # A Snakemake still running in the background (section 8): its process is the subshell's child.
+    if [[ -n ${smk_pid:-} ]] && kill -0 "$smk_pid" 2>/dev/null; then
+        pkill -TERM -P "$smk_pid"
+        kill -TERM "$smk_pid" 2>/dev/null
+        wait "$smk_pid" 2>/dev/null
+    fi
     # Jobs left by an interrupted run would otherwise outlive slurmd (slurmstepd keeps them).
     if [[ -s $TMP/run/slurmctld.pid ]]; then
         scancel --full $(squeue -h -o %i 2>/dev/null) 2>/dev/null
@@ -211,6 +224,19 @@ printf '#!/bin/sh\necho "srun in SLURM job $SLURM_JOB_ID" >&2\nSLURM_CONF=%q exe
 chmod +x "$TMP/bin/srun"
 export PATH=$TMP/bin:$PATH
 
+CONFIG=$REPO/config/smoke.yaml
+# The rules Snakemake keeps in its own process under a cluster executor, decided by the workflow
+# itself, not by the wording of Snakemake's log: local_rules.py parses the Snakefile with this config
+# through Snakemake's API and lists the rules declared in `localrules` (the downloads: compute nodes
+# may have no network) and the action-less ones such as 'all'.
+"$PYTHON" "$REPO/tests/slurm/local_rules.py" "$REPO/Snakefile" "$CONFIG" "$TMP/parse" \
+    >"$TMP/local_rules.txt" 2>"$TMP/local_rules.err" \
+    || { cat "$TMP/local_rules.err" >&2; die "could not list the workflow's local rules"; }
+mapfile -t LOCAL_RULES <"$TMP/local_rules.txt"
+((${#LOCAL_RULES[@]} > 0)) || die "the workflow lists no local rules"
+is_local() { [[ " ${LOCAL_RULES[*]} " == *" $1 "* ]]; }
+say "local rules (run by Snakemake itself, not submitted): ${LOCAL_RULES[*]}"
+
 WORK=$TMP/work
 LOG=$TMP/snakemake.log
 say "running the smoke workflow in $WORK (log: $LOG)"
@@ -218,7 +244,7 @@ SMK_START=$SECONDS
 rc=0
 # From inside the work dir, so the plugin's relative .snakemake/slurm_logs lands there.
 (cd "$WORK" && "$PYTHON" -m snakemake -s "$REPO/Snakefile" -d "$WORK" \
-    --configfile "$REPO/config/smoke.yaml" --profile "$PROFILE" \
+    --configfile "$CONFIG" --profile "$PROFILE" \
     --slurm-status-command squeue --slurm-no-account \
     --slurm-init-seconds-before-status-checks 5 --slurm-keep-successful-logs) 2>&1 | tee "$LOG" || rc=$?
 SMK_WALL=$((SECONDS - SMK_START))
@@ -232,11 +258,11 @@ for out in results/tables/potentials_check.md results/tables/fit_summary.md \
     [[ -s $WORK/$out ]] || die "expected output $out missing or empty"
 done
 
-# Which jobs Snakemake handed to SLURM and which it ran itself. The project declares no localrules,
-# but Snakemake runs action-less rules such as 'all' in the main process ("localrule all:"); every
-# other finished job must have exactly one SLURM submission. Submitted jobs print
+# Which jobs Snakemake handed to SLURM and which it ran itself: LOCAL_RULES (from the workflow, see
+# above) ran in Snakemake itself, every other finished job must have exactly one SLURM submission.
+# Snakemake logs
 #   Job <n> has been submitted with SLURM jobid <id> (log: <path>).
-# and every finished one "Finished jobid: <n> (Rule: <rule>)".
+# for a submitted job and "Finished jobid: <n> (Rule: <rule>)" for every finished one.
 declare -A SUBMITTED_AS SLURM_LOG SMK_RULE
 JOBIDS=()
 re_sub='^Job ([0-9]+) has been submitted with SLURM jobid ([0-9]+) \(log: (.*)\)\.$'
@@ -252,20 +278,26 @@ while IFS= read -r line; do
         SMK_RULE[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
     fi
 done <"$LOG"
-mapfile -t LOCAL_RULES < <(sed -nE 's/^localrule ([A-Za-z0-9_]+):.*/\1/p' "$LOG" | sort -u)
 ((${#JOBIDS[@]} > 0)) || die "no 'submitted with SLURM jobid' line in $LOG"
 grep -qE '^([0-9]+) of \1 steps \(100%\) done' "$LOG" || die "Snakemake did not report 100% done"
 n_local=0
+declare -A RAN_LOCALLY JOB_OF_SLURM
 for job in "${!SMK_RULE[@]}"; do
-    if [[ " ${LOCAL_RULES[*]} " == *" ${SMK_RULE[$job]} "* ]]; then
+    if is_local "${SMK_RULE[$job]}"; then
         n_local=$((n_local + 1))
+        RAN_LOCALLY[${SMK_RULE[$job]}]=1
+        [[ -z ${SUBMITTED_AS[$job]:-} ]] \
+            || die "job $job (${SMK_RULE[$job]}) is a local rule but was submitted to SLURM as ${SUBMITTED_AS[$job]}"
     else
         [[ -n ${SUBMITTED_AS[$job]:-} ]] || die "job $job (${SMK_RULE[$job]}) finished without a SLURM submission"
+        JOB_OF_SLURM[${SUBMITTED_AS[$job]}]=$job
     fi
 done
 n_remote=$((${#SMK_RULE[@]} - n_local))
 ((${#JOBIDS[@]} == n_remote)) \
-    || die "${#JOBIDS[@]} SLURM job ids but $n_remote finished jobs outside localrules (${LOCAL_RULES[*]})"
+    || die "${#JOBIDS[@]} SLURM job ids but $n_remote finished jobs outside the local rules (${LOCAL_RULES[*]})"
+# The local rules that actually ran in this smoke run (the others are not in its DAG).
+mapfile -t LOCAL_RAN < <(printf '%s\n' "${!RAN_LOCALLY[@]}" | sort)
 
 # slurmctld's own record of every job: id|state|elapsed|comment (the plugin's comment is
 # rule_<rule>[_wildcards_<wildcards>]).
@@ -289,9 +321,170 @@ for id in "${JOBIDS[@]}"; do
     grep -qx "srun in SLURM job $id" "$f" || die "SLURM log of job $id does not name job $id: $f"
     printf '%-6s %-10s %-9s %s\n' "$id" "${STATE[$id]}" "${ELAPSED[$id]}" "${COMMENT[$id]#rule_}"
 done
+
+# --- 7. The GNN stage's jobs ran as SLURM jobs too ----------------------------------------------
+# (the loop above checked every SLURM job: COMPLETED, with its log); name them explicitly.
+declare -A GNN_IDS
+for id in "${JOBIDS[@]}"; do
+    rule=${SMK_RULE[${JOB_OF_SLURM[$id]}]}
+    if [[ $rule == gnn_* ]]; then GNN_IDS[$rule]+="${GNN_IDS[$rule]:+ }$id"; fi
+done
+for rule in gnn_snapshots gnn_trajectory gnn_pretrain gnn_finetune gnn_rdf gnn_md_test; do
+    [[ -n ${GNN_IDS[$rule]:-} ]] || die "no SLURM job for rule $rule"
+done
+echo
+say "GNN stage through SLURM, every job COMPLETED:"
+for rule in $(printf '%s\n' "${!GNN_IDS[@]}" | sort); do
+    printf '   %-15s SLURM job(s) %s\n' "$rule" "$(tr ' ' '\n' <<<"${GNN_IDS[$rule]}" | sort -n | xargs)"
+done
+
+# --- 8. A cancelled SLURM job, rerun with --rerun-incomplete ------------------------------------
+# gnn_pretrain again through SLURM, with more epochs than the smoke config so that it is still
+# running when cancelled: scancel it mid-run, let that Snakemake fail, run Snakemake again with
+# --rerun-incomplete, and require outputs bit for bit equal to an uninterrupted run's (in a second
+# work dir holding a copy of this one's resources/). Only the job's outputs are compared; where it
+# keeps checkpoints is not looked at. --retries 0: the profile's retry would resubmit the cancelled job.
+echo
+RESUME_START=$SECONDS
+PRETRAIN_EPOCHS=${PRETRAIN_EPOCHS:-200}
+CANCEL_AT_EPOCH=${CANCEL_AT_EPOCH:-3}  # epochs (each one checkpointed) the job logs before it is cancelled
+LONG=$TMP/smoke-long-pretrain.yaml
+"$PYTHON" - "$CONFIG" "$LONG" "$PRETRAIN_EPOCHS" <<'PY'
+import sys
+
+import yaml
+
+source, target, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(source) as f:
+    config = yaml.safe_load(f)
+config["gnn"]["pretrain"]["epochs"] = epochs
+with open(target, "w") as f:
+    yaml.safe_dump(config, f, sort_keys=False)
+PY
+TARGETS=(results/gnn/pretrained/model.npz results/gnn/pretrained/history.json)
+smk() {  # <work dir> <log> <snakemake args...>: the long-pretraining config through SLURM
+    local dir=$1 log=$2
+    shift 2
+    (cd "$dir" && exec "$PYTHON" -m snakemake -s "$REPO/Snakefile" -d "$dir" --configfile "$LONG" \
+        --profile "$PROFILE" --slurm-status-command squeue --slurm-no-account \
+        --slurm-init-seconds-before-status-checks 5 --slurm-keep-successful-logs --retries 0 "$@") \
+        >"$log" 2>&1
+}
+submissions() {  # <snakemake log>: the SLURM job ids it submitted, one per line
+    sed -nE 's/^Job [0-9]+ has been submitted with SLURM jobid ([0-9]+) .*/\1/p' "$1"
+}
+slurm_field() {  # <SLURM job id> <squeue format>: that field of that job
+    squeue -h -t all -j "$1" -o "$2" 2>/dev/null || true
+}
+only_pretrain_job() {  # <snakemake log> <what>: its one SLURM job, a COMPLETED gnn_pretrain
+    local ids
+    mapfile -t ids < <(submissions "$1")
+    ((${#ids[@]} == 1)) || die "$2: expected one SLURM job (gnn_pretrain), got ${#ids[@]}: ${ids[*]} (log: $1)"
+    [[ $(slurm_field "${ids[0]}" %k) == rule_gnn_pretrain ]] \
+        || die "$2: SLURM job ${ids[0]} is '$(slurm_field "${ids[0]}" %k)', not gnn_pretrain (log: $1)"
+    [[ $(slurm_field "${ids[0]}" %T) == COMPLETED ]] \
+        || die "$2: SLURM job ${ids[0]} ended $(slurm_field "${ids[0]}" %T) (log: $1)"
+    echo "${ids[0]}"
+}
+say "cancel and rerun: gnn_pretrain with $PRETRAIN_EPOCHS epochs ($LONG)," \
+    "cancelled once its log shows ${CANCEL_AT_EPOCH} epochs"
+CANCEL_LOG=$TMP/cancelled.log
+rm -f "$WORK/logs/gnn_pretrain.log"  # the smoke run's: its epochs are not this job's
+smk "$WORK" "$CANCEL_LOG" "${TARGETS[@]}" --forcerun gnn_pretrain &
+smk_pid=$!  # stopped by cleanup if the checks below fail
+job='' running_for=0 waited=0
+while :; do
+    if [[ -z $job ]]; then
+        job=$(submissions "$CANCEL_LOG" | head -n 1)
+        if [[ -z $job ]] && ! kill -0 "$smk_pid" 2>/dev/null; then
+            tail -n 30 "$CANCEL_LOG" >&2
+            die "Snakemake ended without submitting gnn_pretrain (log: $CANCEL_LOG)"
+        fi
+    fi
+    if [[ -n $job ]]; then
+        state=$(slurm_field "$job" %T)
+        case $state in
+            PENDING | CONFIGURING | '') ;;
+            RUNNING) running_for=$((running_for + 1)) ;;
+            *) die "SLURM job $job (gnn_pretrain) was $state after ${running_for} s RUNNING, before it could be" \
+                "cancelled: too short to interrupt; raise PRETRAIN_EPOCHS (now $PRETRAIN_EPOCHS)" ;;
+        esac
+        epochs_logged=$(grep -cE 'epoch [0-9]+:' "$WORK/logs/gnn_pretrain.log" 2>/dev/null || true)
+        ((running_for == 0 || ${epochs_logged:-0} < CANCEL_AT_EPOCH)) || break
+    fi
+    waited=$((waited + 1))
+    ((waited < 900)) || die "gnn_pretrain did not log ${CANCEL_AT_EPOCH} epochs within 900 s (log: $CANCEL_LOG)"
+    sleep 1
+done
+[[ $(slurm_field "$job" %k) == rule_gnn_pretrain ]] \
+    || die "SLURM job $job is '$(slurm_field "$job" %k)', not gnn_pretrain"
+scancel "$job"
+say "scancel $job after ${running_for} s RUNNING (its log showed ${epochs_logged:-0} of $PRETRAIN_EPOCHS epochs)"
+rc=0
+wait "$smk_pid" || rc=$?
+smk_pid=''
+((rc != 0)) || die "Snakemake exited 0 although its SLURM job $job was cancelled (log: $CANCEL_LOG)"
+state=$(slurm_field "$job" %T)
+[[ $state == CANCELLED ]] || die "SLURM job $job ended $state, not CANCELLED (log: $CANCEL_LOG)"
+n=$(submissions "$CANCEL_LOG" | wc -l)
+((n == 1)) || die "the cancelled run submitted $n SLURM jobs, expected 1 (log: $CANCEL_LOG)"
+say "that Snakemake exited $rc; SLURM job $job: $state"
+
+RERUN_LOG=$TMP/rerun-incomplete.log
+smk "$WORK" "$RERUN_LOG" "${TARGETS[@]}" --rerun-incomplete \
+    || { tail -n 30 "$RERUN_LOG" >&2; die "snakemake --rerun-incomplete failed (log: $RERUN_LOG)"; }
+rerun_job=$(only_pretrain_job "$RERUN_LOG" "--rerun-incomplete")
+resumed=$(grep -m1 -o 'resuming from .*' "$WORK/logs/gnn_pretrain.log" 2>/dev/null) \
+    || die "the rerun of the cancelled gnn_pretrain did not resume from its checkpoint ($WORK/logs/gnn_pretrain.log)"
+say "--rerun-incomplete: SLURM job $rerun_job COMPLETED ($resumed)"
+
+# The uninterrupted run: the same job in a fresh work dir, from this run's resources/ and Snakemake
+# metadata (their jobs are up to date there, so only gnn_pretrain runs).
+REF=$TMP/work-uninterrupted
+mkdir -p "$REF/.snakemake"
+cp -a "$WORK/resources" "$REF/"
+cp -a "$WORK/.snakemake/metadata" "$REF/.snakemake/"
+REF_LOG=$TMP/uninterrupted.log
+smk "$REF" "$REF_LOG" "${TARGETS[@]}" \
+    || { tail -n 30 "$REF_LOG" >&2; die "the uninterrupted gnn_pretrain run failed (log: $REF_LOG)"; }
+ref_job=$(only_pretrain_job "$REF_LOG" "uninterrupted run")
+say "uninterrupted run in $REF: SLURM job $ref_job COMPLETED"
+
+"$PYTHON" - "$WORK/results/gnn/pretrained" "$REF/results/gnn/pretrained" "$PRETRAIN_EPOCHS" <<'PY' \
+    || die "the rerun job's outputs differ from the uninterrupted run's"
+import json
+import sys
+
+import numpy as np
+
+rerun, uninterrupted, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with np.load(f"{rerun}/model.npz", allow_pickle=False) as a, \
+        np.load(f"{uninterrupted}/model.npz", allow_pickle=False) as b:
+    if sorted(a.files) != sorted(b.files):
+        sys.exit(f"model.npz keys differ: {sorted(a.files)} vs {sorted(b.files)}")
+    differ = [key for key in a.files
+              if (a[key].dtype, a[key].shape, a[key].tobytes()) != (b[key].dtype, b[key].shape, b[key].tobytes())]
+    if differ:
+        sys.exit(f"model.npz arrays differ: {differ}")
+    n_arrays = len(a.files)
+with open(f"{rerun}/history.json") as f:
+    history = json.load(f)
+with open(f"{uninterrupted}/history.json") as f:
+    if json.load(f) != history:
+        sys.exit("history.json differs")
+n_epochs = len(history["history"])
+if n_epochs != epochs:
+    sys.exit(f"history.json has {n_epochs} epochs, expected {epochs}")
+print(f"== model.npz: all {n_arrays} arrays bitwise equal; history.json: {n_epochs} epochs equal")
+PY
+RESUME_WALL=$((SECONDS - RESUME_START))
+
 SCRIPT_WALL=$((SECONDS - SCRIPT_START))
 echo
 read -r first last < <(printf '%s\n' "${JOBIDS[@]}" | sort -n | sed -n '1p;$p' | xargs)
 say "PASS: ${#JOBIDS[@]} jobs ran through SLURM (ids $first..$last), each with its SLURM log;" \
-    "$n_local ran in Snakemake itself (${LOCAL_RULES[*]})"
-say "wall time: snakemake ${SMK_WALL} s, whole script ${SCRIPT_WALL} s (before cleanup)"
+    "$n_local ran in Snakemake itself (${LOCAL_RAN[*]})"
+say "PASS: gnn_pretrain cancelled mid-run (SLURM job $job), rerun with --rerun-incomplete (job $rerun_job):" \
+    "outputs equal to an uninterrupted run's (job $ref_job)"
+say "wall time: smoke workflow ${SMK_WALL} s, cancel and rerun ${RESUME_WALL} s," \
+    "whole script ${SCRIPT_WALL} s (before cleanup)"

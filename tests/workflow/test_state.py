@@ -125,7 +125,7 @@ def test_a_library_other_than_the_recorded_one_is_refused():
 
     check_library(SimpleNamespace(code_version={"ffdiff_source": source_digest()}))
     check_library(SimpleNamespace())  # rules without code_version (tables, figures)
-    with pytest.raises(RuntimeError, match="whose source differs from the checkout the workflow was started"):
+    with pytest.raises(RuntimeError, match="whose source differs from the one the workflow recorded when it started"):
         check_library(SimpleNamespace(code_version={"ffdiff_source": "0" * 64}))
 
 
