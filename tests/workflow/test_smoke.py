@@ -83,7 +83,10 @@ def test_readme_tables_are_generated(smoke_run, marker, table):
 def test_ci_runs_the_readme_commands():
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci/run").read_text()
     install = next(line for line in ci.splitlines() if "pip install" in line)
-    assert install in readme and "\npytest\n" in readme and ci.rstrip().endswith("pytest")
+    assert install in readme and "\npytest\n" in readme
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    slurm = next(k for k, line in enumerate(commands) if "bash tests/slurm/run.sh" in line)
+    assert "pytest" in commands[:slurm]  # the README's test command, then the cluster check
 
 
 def test_force_constants_file_and_outcar_sources(smoke_run, tmp_path):
