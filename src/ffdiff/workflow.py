@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ffdiff.data.archive import sha256sum
 from ffdiff.provenance import source_digest
 
 
@@ -72,15 +73,12 @@ def check_library(params) -> None:
             "while the workflow ran (run it again)")
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for item in paths:
-        digest.update(item.relative_to(path).as_posix().encode() if item != path else b"")
-        with open(item, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+def _input_digest(path: Path) -> str:
+    """sha256 of an input file's contents, or of a folder's file names and contents."""
+    if not path.is_dir():
+        return sha256sum(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return hashlib.sha256(json.dumps([[p.relative_to(path).as_posix(), sha256sum(p)] for p in files]).encode()).hexdigest()
 
 
 def _script_source() -> str:
@@ -99,7 +97,7 @@ def job_fingerprint(snakemake) -> str:
         "rule": snakemake.rule,
         "wildcards": dict(snakemake.wildcards.items()),
         "params": dict(snakemake.params.items()),
-        "inputs": [_file_digest(Path(path)) for path in snakemake.input],
+        "inputs": [_input_digest(Path(path)) for path in snakemake.input],
         "script": hashlib.sha256(_script_source().encode()).hexdigest(),
         "ffdiff": source_digest(),
     }
