@@ -1,12 +1,13 @@
 """Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), MD
-with list rebuilds through the workflow's driver against LAMMPS (driver.py), the classical fits cold
+with list rebuilds through the workflow's driver against LAMMPS (driver.py), the training cost and
+accuracy of the MPGNN against jax-md's EnergyGraphNet (gnn.py, about ten minutes), the classical fits cold
 and warm (fits.py, needs the workflow's reference stage), the time per workflow stage of the run in
 this directory (stages.py, needs a finished run) and the smoke config end to end, cold and warm
 (smoke.py, about seven minutes). Each prints its tables and writes results/benchmarks/<name>.json.
 Then report.py gathers every table into one Markdown block (results/benchmarks/README.md; with
 --readme also into README.md).
 
-Usage: python -m benchmarks [--quick] [--readme]   (--quick: two-minute subsets of md.py and driver.py)
+Usage: python -m benchmarks [--quick] [--readme]   (--quick: two-minute subsets of md.py, driver.py, gnn.py)
 """
 
 import argparse
@@ -24,6 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = [("md", ["--quick"] if args.quick else [], True),
             ("driver", ["--sizes", "64", "216", "--steps", "100", "--repeat", "1"] if args.quick else [], True),
+            ("gnn", ["--quick"] if args.quick else [], True),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
             ("stages", [], Path("logs").is_dir()),
             ("smoke", [], True)]

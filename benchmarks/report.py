@@ -1,4 +1,4 @@
-"""The benchmark tables as one Markdown block, from results/benchmarks/{md,driver,fits,stages,smoke}.json, with
+"""The benchmark tables as one Markdown block, from results/benchmarks/{md,driver,gnn,fits,stages,smoke}.json, with
 the date and machine they were measured on; ``--readme`` also puts the block into README.md between
 ``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->``.
 
@@ -18,6 +18,8 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.tables import (  # noqa: E402
     driver_table,
     fits_table,
+    gnn_budget_table,
+    gnn_step_table,
     grad_table,
     md_table,
     smoke_table,
@@ -47,6 +49,15 @@ def block(directory: Path) -> str:
         parts += ["", f"MD with neighbour-list rebuilds, the workflow's driver `run_md` against LAMMPS "
                   f"(`benchmarks/driver.py`, {m['date'][:10]}, core {m['core']}; float64, NVE, same start, best of "
                   f"{settings['repeat']}; every rebuild and the first list included):", "", driver_table(doc["driver"])]
+    if (path := directory / "gnn.json").exists():
+        doc = json.loads(path.read_text())
+        m, settings = doc["machine"], doc["settings"]
+        parts += ["", f"GNN training step, ffdiff's MPGNN against jax-md's EnergyGraphNet (`benchmarks/gnn.py`, "
+                  f"{m['date'][:10]}, core {m['core']}, load average {m['loadavg_before'][0]:.1f}; energy+force "
+                  f"MSE, its weight gradient and an Adam update on {settings['batch']} liquid-Si frames; best of "
+                  f"{settings['repeat']}):", "", gnn_step_table(doc["steps"]), "",
+                  "Test errors after the same training budget (64 atoms, float64):", "",
+                  gnn_budget_table(doc["budget"])]
     if (path := directory / "fits.json").exists():
         doc = json.loads(path.read_text())
         parts += ["", "Classical fits, each a fresh process with its own compilation cache "

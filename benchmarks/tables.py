@@ -114,3 +114,45 @@ def smoke_table(doc: dict) -> str:
                      f"{sum(s['job_seconds'] for s in run['stages']):.0f} | {run['compile_s']:.0f} "
                      f"({run['compilations']}) |")
     return "\n".join(lines)
+
+
+def gnn_step_table(rows: list[dict]) -> str:
+    """Training-step cost per model, dtype and size (``benchmarks/gnn.py``), relative to the MPGNN."""
+    mpgnn = {(r["dtype"], r["n_atoms"]): r["us_per_atom_frame"] for r in rows if r["model"] == "mpgnn"}
+    lines = ["| model | dtype | atoms | batch | weights | edges/atom | µs/atom/frame | median | ×MPGNN | step s | "
+             "compile s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ref = mpgnn.get((r["dtype"], r["n_atoms"]))
+        ratio = f"{r['us_per_atom_frame'] / ref:.2f}" if ref else ""
+        lines.append(f"| {r['model']} | {r['dtype']} | {r['n_atoms']} | {r['batch']} | {r['weights']} | "
+                     f"{r['edges_per_atom']:.1f} | {r['us_per_atom_frame']:.1f} | {r['us_per_atom_frame_median']:.1f} | "
+                     f"{ratio} | {r['step_s']:.3f} | {r['compile_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def gnn_budget_table(rows: list[dict]) -> str:
+    """Test errors of each model after the same training budget (``benchmarks/gnn.py``)."""
+    lines = ["| model | budget | steps | epochs | train s | test E RMSE meV/atom | test F RMSE eV/Å | "
+             "train F RMSE eV/Å | test F RMSE at start | test force RMS eV/Å |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['budget']} | {r['steps']} | {r['epochs']:.1f} | {r['train_s']:.0f} | "
+                     f"{r['test']['energy_rmse_mev_atom']:.1f} | {r['test']['force_rmse']:.3f} | "
+                     f"{r['train']['force_rmse']:.3f} | {r['test_start']['force_rmse']:.3f} | "
+                     f"{r['test_force_rms']:.3f} |")
+    return "\n".join(lines)
+
+
+def gnn_md_table(rows: list[dict]) -> str:
+    """A GNN's ``run_md`` step against one energy+forces evaluation on an exact-cutoff list
+    (``benchmarks/gnn_md.py``)."""
+    lines = ["| model | atoms | steps | MD µs/atom-step | median | evaluation µs/atom | MD / evaluation | "
+             "pairs/atom in r_c | short slots/atom | list rebuilds | first call s |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    for r in rows:
+        steps = str(r["steps"]) if r["stable"] else f"{r['steps_done']} of {r['steps']} (failed)"
+        pairs = " → ".join(f"{p:.1f}" for p in r["pairs_per_atom"])
+        lines.append(f"| {r['model']} | {r['n_atoms']} | {steps} | {r['md_us_per_atom_step']:.1f} | "
+                     f"{r['md_us_per_atom_step_median']:.1f} | {r['eval_us_per_atom']:.1f} | {r['ratio']:.2f} | "
+                     f"{pairs} | {r['short_slots_per_atom']:.1f} | {r['n_rebuilds']} | {r['first_call_s']:.1f} |")
+    return "\n".join(lines)

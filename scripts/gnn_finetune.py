@@ -16,10 +16,10 @@ from ffdiff.workflow import job_checkpoints, start_job, write_json
 def run(inputs, params, outputs, checkpoints: Path) -> None:
     model, start, _ = load_model(inputs.model)
     splits = split_frames(Dataset.load(inputs.trajectory), model, fractions=params.split, seed=params.seed)
-    best, history = fit_energies_forces(model, start, splits, train_settings(params.training, params.seed),
+    best, history, summary = fit_energies_forces(model, start, splits, train_settings(params.training, params.seed),
                                         checkpoint=checkpoints / "training.npz", fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage="ft", data=str(inputs.trajectory))
-    write_json(outputs.history, {"history": history})
+    write_json(outputs.history, {"history": history, "summary": summary})
 
 
 if __name__ == "__main__":

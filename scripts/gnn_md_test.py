@@ -1,4 +1,5 @@
-"""MD test of one model at one condition: RDF against the teacher's, stability and failed step.
+"""MD test of one model at one condition: RDF against the teacher's, stability and failed step, and the
+phase check (phase, MSD in Å², temperature drift in K; ``ffdiff.fitting.gnn.md_test``).
 
 Inputs: model (.npz), trajectory (.npz, the teacher run at that condition). Params: evaluate, grid,
 temperature_K, md, seed. Outputs: result (JSON). Wildcards: model, condition.
@@ -18,8 +19,9 @@ def run(inputs, params, outputs) -> None:
                      record_every=settings["record_every"], skin=settings["skin"],
                      min_distance=settings["min_distance"], seed=params.seed)
     write_json(outputs.result, result)
-    logger.info("stable %s (failed step %s), RDF MSE %s", result["stable"], result["failed_step"],
-                result.get("rdf_mse"))
+    logger.info("stable %s (failed step %s), RDF MSE %s, phase %s (MSD %s Å², temperature drift %s K)",
+                result["stable"], result["failed_step"], result.get("rdf_mse"), result["phase"], result["msd_A2"],
+                result["temperature_drift_K"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Pretrain the MPGNN on the snapshot energies and forces (best validation model kept; a killed job
-resumes from its checkpoint, ffdiff.workflow.job_checkpoints).
+"""Pretrain the GNN of gnn.model (MPGNN or EnergyGraphNet) on the snapshot energies and forces (best
+validation model kept; a killed job resumes from its checkpoint, ffdiff.workflow.job_checkpoints).
 
 Inputs: snapshots (.npz). Params: model, training, split, seed. Outputs: model (.npz), history (JSON).
 """
@@ -16,14 +16,14 @@ from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 def run(inputs, params, outputs, checkpoints: Path) -> None:
     dataset = Dataset.load(inputs.snapshots)
-    model, start = new_model(params.model, params.seed, float(np.mean(dataset.energies)) / dataset.n_atoms)
+    model, start = new_model(params.model, params.seed, float(np.mean(dataset.energies)) / dataset.n_atoms,
+                             float(np.sqrt(np.mean(np.square(dataset.forces)))))
     splits = split_frames(dataset, model, fractions=params.split, seed=params.seed)
     settings = train_settings(params.training, params.seed)
-    best, history = fit_energies_forces(model, start, splits, settings, checkpoint=checkpoints / "training.npz",
+    best, history, summary = fit_energies_forces(model, start, splits, settings, checkpoint=checkpoints / "training.npz",
                                         fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage="pretrained", data=str(inputs.snapshots))
-    write_json(outputs.history, {"history": history})
-    logger.info("best validation loss %.6g", min(row["validation_loss"] for row in history))
+    write_json(outputs.history, {"history": history, "summary": summary})
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ def run(inputs, params, outputs, checkpoints: Path) -> None:
     md = MDSettings(n_steps=rdf["md_steps"], dt=params.md["timestep_fs"], temperature_K=params.temperature_K,
                     ensemble=rdf["ensemble"], tau=params.md["tdamp_fs"], record_every=rdf["record_every"],
                     seed=params.seed)
-    best, history, diagnostics = fit_rdf(
+    best, history, summary, diagnostics = fit_rdf(
         model, start, splits, trajectory.positions[0], trajectory.cells[0], reference_rdf(trajectory, grid),
         train_settings(rdf["training"], params.seed), grid, md, rdf_weight=rdf["weight"],
         checkpoint=checkpoints / "training.npz", fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage="ft_rdf", data=str(inputs.trajectory))
-    write_json(outputs.history, {"history": history, "diagnostics": diagnostics})
+    write_json(outputs.history, {"history": history, "summary": summary, "diagnostics": diagnostics})
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ from ffdiff.workflow import start_job
 
 def run(inputs, params, outputs) -> None:
     tests = read_md_tests(inputs.tests)
-    histories = {m: json.loads(Path(p).read_text())["history"] for m, p in zip(params.models, inputs.histories,
-                                                                                strict=True)}
+    histories = {m: json.loads(Path(p).read_text()) for m, p in zip(params.models, inputs.histories, strict=True)}
     plotting.save(plotting.gnn_rdfs(tests, models=params.models, conditions=params.conditions,
                                     reference_label=params.label), outputs.rdf)
     plotting.save(plotting.gnn_losses(histories), outputs.losses)

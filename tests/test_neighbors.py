@@ -8,7 +8,7 @@ import pytest
 from ase.build import bulk
 
 from ffdiff.exceptions import NeighborListOverflowError, StructureError
-from ffdiff.neighbors import edge_vectors, needs_update, neighbor_list, update
+from ffdiff.neighbors import edge_vectors, grow_short, needs_update, neighbor_list, update
 
 
 def _brute_force(position, box, cutoff, images=4):
@@ -93,6 +93,20 @@ def test_update_keeps_capacity_and_detects_overflow():
     dense.set_cell(atoms.cell * 0.8, scale_atoms=True)
     with pytest.raises(NeighborListOverflowError, match="re-allocate"):
         update(nbrs, dense.positions, dense.cell.array)
+
+
+def test_grow_short_keeps_the_head_room_it_is_given():
+    """Diamond, 64 atoms, r_c = 3.77 Å: 256 pairs inside, 1792 listed with a 1 Å skin. A short list sized
+    with 1.1 head room, then grown after an overflow, gets 1.1 times what it needs (rounded up to 32),
+    twice by default; never fewer slots than it had, never more than the listed capacity."""
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, 3.77, skin=1.0, triplets=False, short=True,
+                         short_multiplier=1.1)
+    assert (nbrs.n_edges, nbrs.short_capacity) == (1792, 288)  # 256 × 1.1 = 281.6
+    assert grow_short(nbrs, (300, 5, 0), 1.1).short_capacity == 352  # 330
+    assert grow_short(nbrs, (300, 5, 0)).short_capacity == 608  # 600
+    assert grow_short(nbrs, (200, 5, 0), 1.1).short_capacity == 288
+    assert grow_short(nbrs, (3000, 5, 0), 1.1).short_capacity == nbrs.capacity[0]
 
 
 def test_bad_cells_are_refused():

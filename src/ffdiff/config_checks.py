@@ -102,6 +102,8 @@ def _check_cells(gnn: Mapping) -> None:
     train = gnn["trajectories"]["train"]
     if train in conditions and not conditions[train].get("file"):
         where, half = cell(train)
-        if gnn["model"]["cutoff"] > half:
-            raise ValueError(f"gnn.model.cutoff: {gnn['model']['cutoff']:g} Å exceeds {half:g} Å, half the cell "
+        kind = gnn["model"]["kind"]
+        cutoff = gnn["model"][kind]["cutoff"]
+        if cutoff > half:
+            raise ValueError(f"gnn.model.{kind}.cutoff: {cutoff:g} Å exceeds {half:g} Å, half the cell "
                              f"width of the training {where}, which the RDF fine-tuning's all-pairs list needs")

@@ -400,14 +400,16 @@ def short_overflow(neighbors: NeighborList, position: jax.Array, box: jax.Array)
     return needed, over
 
 
-def grow_short(neighbors: NeighborList, needed) -> NeighborList:
+def grow_short(neighbors: NeighborList, needed, multiplier: float = 2.0) -> NeighborList:
     """``neighbors`` with a short list large enough for ``needed`` (from :func:`short_overflow`), with
-    twice the edges and triplets as head room."""
+    ``multiplier`` times the edges and triplets as head room (pass the ``short_multiplier`` the list
+    was built with, so that a grown list keeps the head room of a fresh one)."""
     n_edges, most, n_trip = (int(x) for x in needed)
-    grown = {"short_capacity": max(neighbors.short_capacity, min(neighbors.capacity[0], _round_capacity(n_edges, 2.0)))}
+    grown = {"short_capacity": max(neighbors.short_capacity,
+                                   min(neighbors.capacity[0], _round_capacity(n_edges, multiplier)))}
     if neighbors.short_slots:
         grown.update(short_slots=max(neighbors.short_slots, most + _SLOT_MARGIN),
-                     short_triplets=max(neighbors.short_triplets, _round_capacity(n_trip, 2.0)))
+                     short_triplets=max(neighbors.short_triplets, _round_capacity(n_trip, multiplier)))
     return dataclasses.replace(neighbors, **grown)
 
 

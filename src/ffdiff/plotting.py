@@ -104,16 +104,28 @@ def gnn_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, referenc
     return fig
 
 
-def gnn_losses(histories: dict[str, list[dict]]):
-    """Training and validation loss per epoch of each training stage."""
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for k, (model, history) in enumerate(histories.items()):
+def gnn_losses(runs: dict[str, dict]):
+    """Learning curves, one panel per training stage: training and validation loss per epoch, the
+    learning rate, the best epoch, and why training stopped (``runs``: model -> history JSON)."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4), squeeze=False)
+    for ax, (model, run) in zip(axes[0], runs.items(), strict=True):
+        history, summary = run["history"], run.get("summary", {})
         epochs = [h["epoch"] for h in history]
-        label = _MODEL_LABELS.get(model, model)
         # markers: a one-epoch stage is a single point, which a bare line would not draw
-        ax.plot(epochs, [h["train_loss"] for h in history], "o-", ms=3, color=f"C{k}", label=f"{label} train")
-        ax.plot(epochs, [h["validation_loss"] for h in history], "s--", ms=3, color=f"C{k}",
-                label=f"{label} validation")
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log")
-    ax.legend(frameon=False, fontsize=7)
+        ax.plot(epochs, [h["train_loss"] for h in history], "o-", ms=2, label="train")
+        ax.plot(epochs, [h["validation_loss"] for h in history], "s--", ms=2, label="validation")
+        if summary.get("best_epoch"):
+            ax.axvline(summary["best_epoch"], color="0.6", lw=0.8, label=f"best (epoch {summary['best_epoch']})")
+        if all("learning_rate" in h for h in history):
+            rate = ax.twinx()
+            rate.plot(epochs, [h["learning_rate"] for h in history], color="C2", lw=0.8)
+            rate.set(yscale="log")
+            rate.set_ylabel("learning rate", color="C2")
+        title = _MODEL_LABELS.get(model, model)
+        if summary.get("stop_reason"):
+            title += f"\nstopped: {summary['stop_reason']} ({summary['steps']} steps)"
+        ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
+        ax.title.set_fontsize(8)
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
     return fig

@@ -96,13 +96,14 @@ def _summary_row(potential, fit, params, fitted, props) -> dict:
 
 
 GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_atom", "force_rmse", "force_mae",
-               "rdf_mse", "stable", "failed_step"]
+               "rdf_mse", "stable", "failed_step", "phase", "msd_A2", "temperature_drift_K"]
 
 
 def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, models, conditions) -> pd.DataFrame:
     """Table 6: per model, energy/force errors on the ``train`` and ``test`` splits, then one row per
     MD test condition with its RDF MSE, whether it stayed stable and the step it failed at (a failed
-    run has no RDF MSE: its RDF would be meaningless)."""
+    run has no RDF MSE: its RDF would be meaningless), and its phase check (:func:`ffdiff.fitting.gnn.md_test`:
+    the phase found, crystal or liquid, none for a failed run; MSD over the run in Å²; temperature drift in K)."""
     rows = []
     for model in models:
         for split in ("train", "test"):
@@ -110,6 +111,20 @@ def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, mo
         for condition in conditions:
             test = tests[model, condition]
             rows.append({"model": model, "condition": condition, "rdf_mse": test.get("rdf_mse"),
-                         "stable": test["stable"], "failed_step": test["failed_step"]})
+                         "stable": test["stable"], "failed_step": test["failed_step"], "phase": test.get("phase"),
+                         "msd_A2": test.get("msd_A2"), "temperature_drift_K": test.get("temperature_drift_K")})
     table = pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)
     return table.astype({"failed_step": "Int64", "stable": "boolean"})
+
+
+TRAINING_COLUMNS = ["model", "epochs", "steps", "best_epoch", "best_validation_loss", "converged", "stop_reason",
+                    "final_learning_rate"]
+
+
+def training_table(runs: dict[str, dict]) -> pd.DataFrame:
+    """One row per training stage (model -> its history JSON): epochs and optimiser steps taken, the
+    best epoch and its validation loss, and why training stopped (``converged`` is False when the
+    epoch limit stopped a run that was still improving)."""
+    rows = [{"model": model, **{k: run["summary"][k] for k in TRAINING_COLUMNS[1:-1]},
+             "final_learning_rate": run["history"][-1].get("learning_rate")} for model, run in runs.items()]
+    return pd.DataFrame(rows).reindex(columns=TRAINING_COLUMNS)

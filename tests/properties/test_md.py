@@ -152,15 +152,20 @@ def test_run_md_with_rebuilds_matches_reference(monkeypatch, caplog, headroom):
     np.testing.assert_allclose(out["positions"], np.stack(reference)[:30], rtol=0, atol=1e-9)
 
 
+def _no_head_room(monkeypatch):
+    """Every list ``run_md`` builds gets a short list without head room; its re-allocations after an
+    overflow keep the driver's (2.0 for SW and EDIP), so one or two of them suffice."""
+    build = md.neighbor_list
+    monkeypatch.setattr(md, "neighbor_list", lambda *a, **k: build(*a, **{**k, "short_multiplier": 1.0}))
+
+
 def test_run_md_reallocates_an_overflowing_short_list(monkeypatch, caplog):
     """A short list sized for the perfect crystal (4 neighbours inside the SW cutoff per atom, no head
     room) overflows once heat pulls the second shell in; the driver re-allocates it, re-runs the chunk,
     and every frame equals one `simulate` over the full list to 1e-9 Å."""
-    import functools
-
     atoms = diamond()
     params = SW.params()
-    monkeypatch.setattr(md, "neighbor_list", functools.partial(md.neighbor_list, short_multiplier=1.0))
+    _no_head_room(monkeypatch)
     with caplog.at_level("INFO", logger="ffdiff.properties.md"):
         out = md.run_md(SW.energy, params, atoms.positions, atoms.cell.array, n_steps=40, chunk=20, record_every=1,
                         skin=1.0, temperature_K=1500.0, **_kw())
@@ -231,12 +236,10 @@ def test_run_md_edip_on_short_triplets_reallocates_and_matches_full_list(monkeyp
     """EDIP from a crystal rattled by 0.1 Å at 3000 K with a 1 Å skin runs on the short list's triplets,
     sized for the start without head room: atoms that come inside a = 3.12 Å overflow its slots or triplets, the
     driver re-allocates, and every frame equals one `simulate` over the full triplet list to 1e-9 Å."""
-    import functools
-
     edip = get_potential("edip")
     atoms = rattled(diamond(repeat=2), 0.1, seed=2)
     params = edip.params()
-    monkeypatch.setattr(md, "neighbor_list", functools.partial(md.neighbor_list, short_multiplier=1.0))
+    _no_head_room(monkeypatch)
     with caplog.at_level("INFO", logger="ffdiff.properties.md"):
         out = md.run_md(edip.energy, params, atoms.positions, atoms.cell.array, n_steps=60, chunk=20,
                         record_every=1, skin=1.0, temperature_K=3000.0, cutoff=edip.cutoff(params), ensemble="nve",
@@ -250,3 +253,28 @@ def test_run_md_edip_on_short_triplets_reallocates_and_matches_full_list(monkeyp
     _, positions = jax.jit(lambda s: md.simulate(edip.energy, params, s, box, full, n_steps=60, dt=1.0))(state0)
     assert not bool(needs_update(full, positions[-1]))
     np.testing.assert_allclose(out["positions"][1:], np.asarray(positions), rtol=0, atol=1e-9)
+
+
+def test_run_md_pair_model_short_list_matches_full_list():
+    """A pair model (a small MPGNN, random weights) runs on a short list of the pairs inside its cutoff
+    (``PAIR_SHORT_MULTIPLIER`` head room); every frame of 50 steps at 300 K equals one `simulate` over a
+    full list without a short list (valid for the whole run) to 1e-10 Å. (The driver's re-allocation
+    after an overflow is tested with SW and EDIP above; the MPGNN's NaN on overflow in test_mpgnn.py.)"""
+    from ffdiff.potentials.mpgnn import MPGNNConfig, potential
+
+    gnn = potential(MPGNNConfig(n_basis=4, features=8, n_steps=2, hidden=16))
+    params = gnn.params()
+    atoms = rattled(diamond(repeat=2), 0.1, seed=2)
+    out = md.run_md(gnn.energy, params, atoms.positions, atoms.cell.array, cutoff=gnn.config.cutoff, n_steps=50,
+                    chunk=25, record_every=1, skin=1.0, temperature_K=300.0, ensemble="nve", seed=3, three_body=False,
+                    progress=False)
+    box = jnp.asarray(atoms.cell.array)
+    full = neighbor_list(atoms.positions, box, gnn.config.cutoff, skin=3.0, triplets=False)
+    assert out["stable"] and out["n_steps_done"] == 50
+    assert 0 < out["short_capacity"] < 0.5 * full.n_edges and full.short_capacity == 0
+    state0 = md.init_state(gnn.energy, params, jnp.asarray(atoms.positions), box, full, temperature_K=300.0,
+                           key=jax.random.PRNGKey(3))
+    _, positions = jax.jit(lambda s: md.simulate(gnn.energy, params, s, box, full, n_steps=50, dt=1.0))(state0)
+    assert not bool(needs_update(full, positions))
+    assert np.abs(np.asarray(positions[-1]) - atoms.positions).max() > 0.1  # atoms really moved
+    np.testing.assert_allclose(out["positions"][1:], np.asarray(positions), rtol=0, atol=1e-10)

@@ -154,9 +154,11 @@ def test_phonon_file_not_needed_by_the_paper_source():
                  "gnn.md.melt_fs: expected a positive multiple of gnn.md.timestep_fs = 2.0 fs", id="melt"),
     pytest.param(lambda c: c["gnn"]["snapshots"]["conditions"][1].update(name="cubic_300K"),
                  "gnn.snapshots.conditions: name 'cubic_300K' appears twice", id="duplicate-name"),
-    pytest.param(lambda c: c["gnn"]["model"].update(cutoff=6.0),
-                 "gnn.model.cutoff: 6 Å exceeds 5.431 Å, half the cell width of the training trajectory 2000K",
+    pytest.param(lambda c: c["gnn"]["model"]["mpgnn"].update(cutoff=6.0),
+                 "gnn.model.mpgnn.cutoff: 6 Å exceeds 5.431 Å, half the cell width of the training trajectory 2000K",
                  id="cutoff"),
+    pytest.param(lambda c: c["gnn"]["model"].update(kind="energy_graph_net", energy_graph_net={"cutoff": 5.5}),
+                 "gnn.model.energy_graph_net.cutoff: 5.5 Å exceeds 5.431 Å", id="cutoff-energy-graph-net"),
 ])
 def test_constraints_between_keys(edit, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -65,7 +65,7 @@ def test_forced_rerun_trains_and_a_new_model_shape_needs_no_cleanup(smoke_run, t
     assert "resuming" not in log and "epoch 3:" in log, log
     assert_same_arrays(work / target, smoke_run / target)  # trained afresh, to the same bits
 
-    config = edited_config(tmp_path / "wider.yaml", lambda c: c["gnn"]["model"].update(features=12))
+    config = edited_config(tmp_path / "wider.yaml", lambda c: c["gnn"]["model"]["mpgnn"].update(features=12))
     snakemake(work, target, config=config)
     assert read_metadata(work / target)["mpgnn"]["features"] == 12
     assert not (work / CHECKPOINTS / "gnn_pretrain").exists()
@@ -173,7 +173,7 @@ def test_training_ignores_another_runs_checkpoint_without_loading_it(tmp_path):
     path = tmp_path / "training.npz"
     save_pytree(path, {"w": np.ones(7)}, {"fingerprint": "another job", "history": []})
     frames = type("Frames", (), {"__len__": lambda self: 4, "take": lambda self, index: jnp.ones(len(index))})()
-    best, history = train(lambda p, batch: jnp.sum((p["w"] - 2.0) ** 2) * jnp.mean(batch), {"w": jnp.zeros(3)},
+    best, history, _ = train(lambda p, batch, w: jnp.sum((p["w"] - 2.0) ** 2) * jnp.mean(batch), {"w": jnp.zeros(3)},
                           frames, lambda p: float(jnp.sum((p["w"] - 2.0) ** 2)),
                           TrainSettings(epochs=2, batch_size=2, learning_rate=0.1), checkpoint=path, fingerprint="me")
     assert [row["epoch"] for row in history] == [1, 2] and best["w"].shape == (3,)

@@ -30,6 +30,13 @@ def cfg(*keys):
     return canonical(value)
 
 
+def get_gnn_model():
+    """``gnn.model`` reduced to the chosen kind and its block, so editing the other kind's settings
+    reruns nothing."""
+    model = cfg("gnn", "model")
+    return {"kind": model["kind"], model["kind"]: model[model["kind"]]}
+
+
 def training_threads(*keys):
     """XLA threads of a GNN training job: two once its batches hold 32 frames or more (the default
     config's 64 train 1.8 times as fast per pretraining epoch on two as on one), else one. Small

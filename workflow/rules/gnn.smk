@@ -1,4 +1,5 @@
-"""GNN stage: teacher reference data, MPGNN pretraining, energy/force and RDF fine-tuning, MD tests."""
+"""GNN stage: teacher reference data, pretraining of the GNN (gnn.model.kind: the MPGNN or jax-md's
+EnergyGraphNet), energy/force and RDF fine-tuning, MD tests."""
 
 GNN = "resources/gnn"
 
@@ -77,13 +78,13 @@ rule gnn_pretrain:
         "../envs/ffdiff.yaml"
     threads: training_threads("gnn", "pretrain")
     params:
-        model=cfg("gnn", "model"),
+        model=get_gnn_model(),
         training=cfg("gnn", "pretrain"),
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "Pretraining the MPGNN on the snapshot energies and forces"
+        "Pretraining the GNN on the snapshot energies and forces"
     script:
         "../../scripts/gnn_pretrain.py"
 
@@ -109,7 +110,7 @@ rule gnn_finetune:
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "Fine-tuning the MPGNN on energies and forces (FT-GNN)"
+        "Fine-tuning the GNN on energies and forces (FT-GNN)"
     script:
         "../../scripts/gnn_finetune.py"
 
@@ -138,7 +139,7 @@ rule gnn_rdf:
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "Fine-tuning the MPGNN on energies, forces and the RDF through MD (FT-GNN (RDF))"
+        "Fine-tuning the GNN on energies, forces and the RDF through MD (FT-GNN (RDF))"
     script:
         "../../scripts/gnn_rdf.py"
 
@@ -192,6 +193,7 @@ rule gnn_metrics:
     input:
         errors=expand("results/gnn/{model}/errors.json", model=GNN_MODELS),
         tests=get_gnn_tests(),
+        histories=expand("results/gnn/{model}/history.json", model=GNN_MODELS),
     output:
         csv=report(
             "results/tables/gnn_metrics.csv",
@@ -199,6 +201,11 @@ rule gnn_metrics:
             category="GNN",
         ),
         markdown="results/tables/gnn_metrics.md",
+        training=report(
+            "results/tables/gnn_training.csv",
+            caption="../report/gnn_training.rst",
+            category="GNN",
+        ),
     log:
         "logs/gnn_metrics.log",
     conda:

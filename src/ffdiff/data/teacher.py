@@ -37,19 +37,15 @@ from ase.md.velocitydistribution import Stationary, force_temperature, thermaliz
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.data.finite import require_finite
+from ffdiff.properties.phase import MSD_THRESHOLD_A2, phase_from_msd
 
 __all__ = ["CUBUK_LIKE", "MSD_THRESHOLD_A2", "Condition", "mean_squared_displacement", "phase_of",
            "read_checkpoint", "run_nvt", "teacher_dataset"]
 
 logger = logging.getLogger(__name__)
 
-#: Mean-squared displacement (Å²) over the sampled production that separates a solid from a liquid.
-#: A crystal's MSD saturates at twice its vibrational mean-square amplitude: even at melting
-#: (Lindemann ratio ≈ 0.1–0.15 of the 2.35 Å bond) that is ≤ 0.25 Å². Liquid Si diffuses with
-#: D ≈ 2e-4 cm²/s = 2e-3 Å²/fs (DFT), so its MSD = 6·D·t passes 1 Å² after ~100 fs and reaches tens of
-#: Å² in 5 ps. EDIP's liquid is slower: at 2000 K its MSD was 1.2 Å² after 200 fs and 4.5 Å² after 1 ps
-#: (D ≈ 7.5e-5 cm²/s). 1 Å² therefore separates the phases for a production of at least ~0.5 ps.
-MSD_THRESHOLD_A2 = 1.0
+# MSD_THRESHOLD_A2 (1 Å²: MSD over the sampled production above which a run is a liquid) lives in
+# ffdiff.properties.phase, so that the GNN models' MD tests judge their runs by the same threshold.
 
 CHECKPOINT_SECONDS = 30.0  # wall time between checkpoint writes of a running teacher
 # Metadata stored with every sampled frame; a checkpoint must match the run that resumes it.
@@ -235,9 +231,10 @@ def mean_squared_displacement(frames) -> float:
 def phase_of(frames, *, threshold_A2: float = MSD_THRESHOLD_A2) -> Literal["crystal", "liquid"]:
     """``"liquid"`` if the atoms diffuse (MSD over the frames > ``threshold_A2``), else ``"crystal"``.
 
-    See :data:`MSD_THRESHOLD_A2` for why 1 Å²; an amorphous solid also reads ``"crystal"`` here.
+    See :data:`ffdiff.properties.phase.MSD_THRESHOLD_A2` for why 1 Å²; an amorphous solid also reads
+    ``"crystal"`` here.
     """
-    return "liquid" if mean_squared_displacement(frames) > threshold_A2 else "crystal"
+    return phase_from_msd(mean_squared_displacement(frames), threshold_A2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,7 +323,7 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
         except FloatingPointError as err:  # name the condition, not only the run's temperature and seed
             raise FloatingPointError(f"{source_prefix}:{condition.name}: {err}") from None
         msd = mean_squared_displacement(frames)
-        phase = "liquid" if msd > MSD_THRESHOLD_A2 else "crystal"
+        phase = phase_from_msd(msd)
         if check_phase and phase != condition.phase:
             raise RuntimeError(f"{condition.name}: expected a {condition.phase}, the run is a {phase} "
                                f"(MSD {msd:.3g} Å², threshold {MSD_THRESHOLD_A2} Å²)")

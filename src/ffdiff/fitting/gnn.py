@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,9 @@ from ffdiff.fitting.training import (
     train,
 )
 from ffdiff.neighbors import all_pairs
-from ffdiff.potentials.mpgnn import MPGNNConfig, MPGNNPotential, init_params, potential
+from ffdiff.potentials import graph_network, mpgnn
+from ffdiff.potentials.mpgnn import MPGNNPotential
+from ffdiff.potentials.registry import Potential
 from ffdiff.properties.md import init_state, run_md, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 from ffdiff.typing import Params
@@ -62,25 +65,66 @@ def reference_rdf(dataset, rdf: RDFSettings) -> np.ndarray:
 # --- models ------------------------------------------------------------------------------------------
 
 
-def new_model(config: Mapping, seed: int, energy_per_atom: float) -> tuple[MPGNNPotential, Params]:
-    """An MPGNN from config keys of :class:`MPGNNConfig`, with weights initialised from ``seed`` and the
-    per-atom offset at the data's mean energy per atom (so training starts at the right scale)."""
-    net = MPGNNConfig(**config)
-    params = init_params(jax.random.key(seed), net, energy_per_atom=energy_per_atom)
-    return potential(net), params
+#: The GNN kinds of ``gnn.model.kind``: (config class, weight initialiser, potential factory). Both
+#: potentials carry ``name`` (= the kind), ``config.cutoff``, ``energy`` and ``params``.
+MODEL_KINDS: Mapping[str, tuple] = MappingProxyType({
+    "mpgnn": (mpgnn.MPGNNConfig, mpgnn.init_params, mpgnn.potential),
+    "energy_graph_net": (graph_network.EnergyGraphNetConfig, graph_network.init_params, graph_network.potential),
+})
 
 
-def save_model(path, model: MPGNNPotential, params: Params, **metadata) -> None:
-    save_pytree(path, params, {"mpgnn": dataclasses.asdict(model.config), **metadata})
+def model_settings(config: Mapping) -> tuple[str, dict]:
+    """(kind, that kind's settings) of a ``gnn.model`` block.
+
+    The block is either per kind, ``{"kind": "energy_graph_net", "mpgnn": {...}, "energy_graph_net":
+    {...}}`` (the workflow's: only the chosen kind's sub-block is read, so the other's keys never reach
+    it), or flat, ``{"kind": ..., **settings}`` (``kind`` defaults to ``"mpgnn"``).
+
+    Raises:
+        ValueError: an unknown kind, or flat settings next to per-kind blocks.
+    """
+    kind = config.get("kind", "mpgnn")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"gnn.model.kind: expected one of {sorted(MODEL_KINDS)}, got {kind!r}")
+    blocks = [key for key in config if key in MODEL_KINDS]
+    flat = {key: value for key, value in config.items() if key != "kind" and key not in MODEL_KINDS}
+    if blocks and flat:
+        raise ValueError(f"gnn.model: expected settings inside the per-kind blocks {sorted(MODEL_KINDS)}, "
+                         f"got {sorted(flat)} next to them")
+    return kind, dict(config.get(kind) or {}) if blocks else flat
 
 
-def load_model(path) -> tuple[MPGNNPotential, Params, dict]:
-    """(potential, weights, metadata) of a model file written by :func:`save_model`."""
-    config = read_metadata(path).get("mpgnn")
-    if config is None:
-        raise ValueError(f"{path}: no MPGNN settings in the file")
-    model = potential(MPGNNConfig(**config))
-    like = jax.eval_shape(lambda key: init_params(key, model.config), jax.random.key(0))  # shapes only
+def new_model(config: Mapping, seed: int, energy_per_atom: float,
+              energy_scale: float = 1.0) -> tuple[Potential, Params]:
+    """A GNN of the kind and settings of ``config`` (a ``gnn.model`` block, see :func:`model_settings`),
+    with weights initialised from ``seed`` and the per-atom offset at the data's mean energy per atom;
+    an MPGNN also gets its energy scale at ``energy_scale`` eV (the data's force RMS times 1 Å), so
+    training starts at the data's scale (jax-md's EnergyGraphNet has no such scale: only the offset is
+    added to it, see :mod:`ffdiff.potentials.graph_network`)."""
+    kind, settings = model_settings(config)
+    config_class, init, make = MODEL_KINDS[kind]
+    net = config_class(**settings)
+    scale = {"energy_scale": energy_scale} if kind == "mpgnn" else {}
+    params = init(jax.random.key(seed), net, energy_per_atom=energy_per_atom, **scale)
+    return make(net), params
+
+
+def save_model(path, model: Potential, params: Params, **metadata) -> None:
+    """Weights in ``.npz`` with the kind (``"kind"``) and its settings (under the kind's name) in the metadata."""
+    save_pytree(path, params, {"kind": model.name, model.name: dataclasses.asdict(model.config), **metadata})
+
+
+def load_model(path) -> tuple[Potential, Params, dict]:
+    """(potential, weights, metadata) of a model file written by :func:`save_model` (a file without
+    ``"kind"`` is an MPGNN's)."""
+    stored = read_metadata(path)
+    kind = stored.get("kind", "mpgnn")
+    if kind not in MODEL_KINDS or stored.get(kind) is None:
+        raise ValueError(f"{path}: no GNN settings in the file; expected a kind of {sorted(MODEL_KINDS)} and "
+                         f"its settings, got kind {kind!r} and keys {sorted(stored)}")
+    config_class, init, make = MODEL_KINDS[kind]
+    model = make(config_class(**stored[kind]))
+    like = jax.eval_shape(lambda key: init(key, model.config), jax.random.key(0))  # shapes only
     params, metadata = load_pytree(path, like)
     return model, params, metadata
 
@@ -96,9 +140,10 @@ def split_frames(dataset, model: MPGNNPotential, *, fractions, seed: int) -> dic
 
 def fit_energies_forces(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
                         settings: TrainSettings, *, checkpoint=None, fingerprint: str = "",
-                        progress: bool = True) -> tuple[Params, list[dict]]:
-    """Pretraining or fine-tuning on energies and forces (MSE), best validation loss kept."""
-    loss = lambda p, batch: energy_force_loss(model.energy, p, batch, settings.weights)  # noqa: E731
+                        progress: bool = True) -> tuple[Params, list[dict], dict]:
+    """Pretraining or fine-tuning on energies and forces (MSE), best validation loss kept; returns
+    (params, history, summary) as :func:`ffdiff.fitting.training.train`."""
+    loss = lambda p, batch, w: energy_force_loss(model, p, batch, settings.weights, w)  # noqa: E731
     validation = mean_loss(loss, splits["validation"], settings.batch_size)
     return train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
                  fingerprint=fingerprint, progress=progress)
@@ -154,24 +199,24 @@ def init_rdf_loss(model: MPGNNPotential, start_position, box, g_ref, rdf: RDFSet
 
 def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames], start_position, box, g_ref,
             settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, rdf_weight: float, checkpoint=None,
-            fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict]:
+            fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict, dict]:
     """Fine-tuning on energies and forces plus ``rdf_weight`` × the RDF MSE of a differentiable MD run.
 
-    Returns (best-validation params, history, diagnostics); validation is the energy/force loss of the
-    validation frames plus the weighted RDF term.
+    Returns (best-validation params, history, summary, diagnostics); validation is the energy/force
+    loss of the validation frames plus the weighted RDF term.
     """
     rdf_loss, _ = init_rdf_loss(model, start_position, box, g_ref, rdf, md, params)
-    ef = lambda p, batch: energy_force_loss(model.energy, p, batch, settings.weights)  # noqa: E731
-    loss = lambda p, batch: ef(p, batch) + rdf_weight * rdf_loss(p)  # noqa: E731
+    ef = lambda p, batch, w: energy_force_loss(model, p, batch, settings.weights, w)  # noqa: E731
+    loss = lambda p, batch, w: ef(p, batch, w) + rdf_weight * rdf_loss(p)  # noqa: E731
     ef_validation = mean_loss(ef, splits["validation"], settings.batch_size)
     rdf_value = jax.jit(rdf_loss)
     validation = lambda p: ef_validation(p) + rdf_weight * float(rdf_value(p))  # noqa: E731
     before = float(rdf_value(params))
-    best, history = train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
-                          fingerprint=fingerprint, progress=progress)
+    best, history, summary = train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
+                                   fingerprint=fingerprint, progress=progress)
     diagnostics = {"rdf_mse_start": before, "rdf_mse_best": float(rdf_value(best))}
     logger.info("RDF MSE of the differentiable run: %.4g -> %.4g", before, diagnostics["rdf_mse_best"])
-    return best, history, diagnostics
+    return best, history, summary, diagnostics
 
 
 # --- tests ------------------------------------------------------------------------------------------
@@ -181,23 +226,38 @@ def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, r
             temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
             record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, seed: int = 0,
             progress: bool = True) -> dict:
-    """An MD test of a model: its RDF against ``g_ref``, and whether (and when) the run failed.
+    """An MD test of a model: its RDF against ``g_ref``, whether (and when) the run failed, and its phase.
+
+    The phase check is the teacher's (:mod:`ffdiff.properties.phase`): ``msd_A2``, the mean-squared
+    displacement in Å² from the first recorded frame (the start) to the last, centre-of-mass drift
+    removed; ``temperature_drift_K``, the mean temperature of the last quarter of the recorded frames
+    minus that of the first quarter, in K; ``phase``, ``"liquid"`` if ``msd_A2`` exceeds
+    :data:`~ffdiff.properties.phase.MSD_THRESHOLD_A2` (1 Å², meaningful for runs of ~0.5 ps or more),
+    else ``"crystal"``.
 
     A run that fails (non-finite values, a pair closer than ``min_distance`` Å) is reported with its
-    failed step and no RDF error: an RDF of a broken run would be meaningless.
+    failed step and no RDF error and no phase: an RDF or a phase of a broken run would be meaningless.
+    Its MSD and temperature drift cover the frames recorded before the failure (None with fewer than
+    two).
     """
+    from ffdiff.properties.phase import phase_check
+
     run = run_md(model.energy, params, start_position, box, cutoff=model.config.cutoff, skin=skin,
                  n_steps=n_steps, dt=dt, ensemble=ensemble, temperature_K=temperature_K, tau=tau, seed=seed,
                  record_every=record_every, min_distance=min_distance, three_body=False, progress=progress)
     out = {"stable": bool(run["stable"]), "failed_step": run["failed_step"], "n_steps_done": run["n_steps_done"],
            "temperature_mean_K": float(np.mean(run["temperature"][1:])) if len(run["temperature"]) > 1 else None,
-           "r": rdf.grid, "g_ref": np.asarray(g_ref)}
+           "r": rdf.grid, "g_ref": np.asarray(g_ref), "msd_A2": None, "temperature_drift_K": None, "phase": None}
+    if len(run["positions"]) > 1:
+        out |= phase_check(run["positions"], run["temperature"])
     if run["stable"]:
         g = np.asarray(smooth_rdf(jnp.asarray(run["positions"][1:]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
         out |= {"g": g, "rdf_mse": float(rdf_mse(g, g_ref))}
+    else:
+        out["phase"] = None
     return out
 
 
 def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames]) -> dict[str, dict]:
     """Energy and force errors on the train and test splits."""
-    return {name: errors(model.energy, params, splits[name]) for name in ("train", "test")}
+    return {name: errors(model, params, splits[name]) for name in ("train", "test")}

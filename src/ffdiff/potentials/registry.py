@@ -29,6 +29,9 @@ class Potential:
         lammps_style: ``pair_style`` whose parameter file format this potential reads and writes.
         cutoff_params: parameters the interaction range depends on (a fit of any of them needs
             neighbour lists with a skin).
+        per_atom: `[n_atoms]` energies ``(params, position, box, neighbors)`` summing to ``energy``,
+            if the energy is such a sum: training then evaluates a batch of frames as one graph
+            (:func:`ffdiff.fitting.training.predict`).
     """
 
     name: str
@@ -39,6 +42,7 @@ class Potential:
     triplets: bool = True
     lammps_style: str | None = None
     cutoff_params: frozenset[str] = frozenset()
+    per_atom: EnergyFn | None = None
 
     def params(self, overrides: Mapping[str, float] | None = None) -> Params:
         """Defaults updated with ``overrides``, as float64 scalars.

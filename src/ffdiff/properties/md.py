@@ -50,6 +50,17 @@ MVV2E = 1.0 / units.fs**2
 KB = units.kB
 """Boltzmann constant in eV/K."""
 
+PAIR_SHORT_MULTIPLIER = 1.1
+"""Default head room of a pair model's short list in :func:`run_md` (pairs inside the cutoff at a build,
+times this, rounded up to 32). A network's cost is its per-edge work, all of it on short-list slots, so
+every spare slot costs as much as a pair: with 1.1 an MPGNN step costs about one evaluation on an
+exact-cutoff list (``benchmarks/gnn_md.py``; 2000 K liquid: 1.0 at 64 and 216 atoms, against 2.1-2.3
+with the whole 1 Å-skin list). The count fluctuates little: 649 ± 15 pairs (at most 1.05 times the
+start) within 3.77 Å in a 64-atom EDIP liquid at 2000-2600 K over 3 ps, 460 ± 18 (at most 1.10 times a
+thermalised start) in diamond at 900 K; a rarer excursion overflows, and the run re-allocates with the
+same head room (one recompilation). A start far from its run's density of pairs (a perfect crystal
+heated, a model whose atoms cluster) re-allocates a few times."""
+
 # Suzuki–Yoshida weights (fourth order for 3 terms), as used by OpenMM and jax-md.
 _SUZUKI_YOSHIDA = {
     1: (1.0,),
@@ -432,11 +443,11 @@ def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) ->
             frames[k].extend(np.asarray(obs[k])[pick].tolist())
 
 
-def _build(position, box, cutoff: float, skin: float, three_body: bool, triplets: bool) -> NeighborList:
-    """A fresh list that can be rebuilt inside ``jit``; three-body lists get a short list (SW and EDIP use
-    it, pair models would not)."""
+def _build(position, box, cutoff: float, skin: float, triplets: bool, short_multiplier: float) -> NeighborList:
+    """A fresh list that can be rebuilt inside ``jit``, with a short list where it pays (SW, EDIP and the
+    GNNs compact the pairs inside their range into it at every evaluation)."""
     return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
-                         short=three_body, grid=True)
+                         short=True, short_multiplier=short_multiplier, grid=True)
 
 
 def run_md(
@@ -459,6 +470,7 @@ def run_md(
     min_distance: float = 1.5,
     three_body: bool = True,
     triplets: bool | None = None,
+    short_multiplier: float | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Long MD run in jitted chunks, with neighbour-list rebuilds and stability checks.
@@ -469,10 +481,11 @@ def run_md(
     drifted positions are more than ``skin / 2`` from those it was built for, before that step's
     forces, so lists are rebuilt exactly when needed and no force sees a stale list. A chunk stops
     at the first step it would reject and keeps the state before it: a step whose rebuilt list did
-    not fit its capacities, or whose short list (used by SW and EDIP, see
-    :func:`ffdiff.neighbors.short_list`) overflowed, which makes the energy NaN, is re-run after the
-    host allocated a larger list (one recompilation); the overflow test uses the list's
-    ``cutoff - skin``, so ``cutoff`` must be the potential's range.
+    not fit its capacities, or whose short list (the pairs inside the cutoff, compacted at every
+    evaluation by SW, EDIP and the GNNs, see :func:`ffdiff.neighbors.short_list`) overflowed, which
+    makes the energy NaN, is re-run after the host allocated a larger list (one recompilation); the
+    overflow test uses the list's ``cutoff - skin``, so ``cutoff`` must be the potential's range. An
+    energy that ignores the short list stays exact (it sums the whole list).
 
     Stability is checked at every step: the run stops at the first step whose positions or
     energies are not finite or whose shortest pair (taken from the neighbour list, valid at
@@ -497,17 +510,23 @@ def run_md(
         record_every: steps between recorded frames (frame 0 is the initial state).
         chunk: most steps per compiled call (between host checks and progress updates).
         min_distance: pairs closer than this (Å) mean the run has failed.
-        three_body: size a short list (SW and EDIP use it).
+        three_body: whether the potential has three-body terms; it sets the default
+            ``short_multiplier``.
         triplets: list triplets (EDIP reads them, SW does not: ``Potential.triplets``); default
             ``three_body``.
+        short_multiplier: head room of the short list over the pairs inside ``cutoff``, at every
+            build and every re-allocation after an overflow; default 2.0 with ``three_body`` (heat
+            pulls diamond's second shell into SW's range: 4 neighbours at rest, ~6.3 at 300 K),
+            else :data:`PAIR_SHORT_MULTIPLIER`.
         progress: show a ``tqdm`` bar on stderr.
 
     Returns:
         dict with ``positions`` `[n_frames, n_atoms, 3]` (Å, unwrapped), ``steps`` `[n_frames]`,
         ``box`` `[3, 3]`, ``temperature`` `[n_frames]` (K), ``potential_energy``, ``total_energy``
         and ``conserved`` `[n_frames]` (eV; ``conserved`` is the Nosé–Hoover invariant in NVT and the
-        total energy in NVE), ``stable``, ``failed_step`` (int or None), ``n_steps_done`` and
-        ``n_rebuilds``. Frames stop at the last recorded step before a failure.
+        total energy in NVE), ``stable``, ``failed_step`` (int or None), ``n_steps_done``,
+        ``n_rebuilds`` and ``short_capacity`` (short-list slots of the last list, 0 for none). Frames
+        stop at the last recorded step before a failure.
 
     Raises:
         ValueError: bad ``ensemble``, ``record_every`` or ``chunk``, or ``min_distance`` not below
@@ -525,7 +544,9 @@ def run_md(
     dtype = position.dtype if position.dtype == jnp.float32 else jnp.float64
     position, box = position.astype(dtype), jnp.asarray(box, dtype)
     triplets = three_body if triplets is None else triplets
-    nbrs = _build(position, box, cutoff, skin, three_body, triplets)
+    if short_multiplier is None:
+        short_multiplier = 2.0 if three_body else PAIR_SHORT_MULTIPLIER
+    nbrs = _build(position, box, cutoff, skin, triplets, short_multiplier)
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
@@ -554,12 +575,13 @@ def run_md(
             logger.warning("MD unstable at step %d: the neighbour list rebuilt there needs more than 1.25 times the "
                            "room of one built a step earlier", failed_step)
         elif reason == _REALLOCATE:
-            nbrs, since_build, n_rebuilds = _build(state.position, box, cutoff, skin, three_body, triplets), 0, \
+            nbrs, since_build, n_rebuilds = _build(state.position, box, cutoff, skin, triplets, short_multiplier), 0, \
                 n_rebuilds + 1
             logger.info("neighbour list outgrew its capacity at step %d; re-allocated %d edges and %d triplets and "
                         "continuing from step %d (one recompilation)", done + 1, *nbrs.capacity, done)
         elif reason == _OVERFLOW:  # the energy went NaN for want of short-list slots
-            nbrs = grow_short(_build(state.position, box, cutoff, skin, three_body, triplets), stop["short_needed"])
+            nbrs = grow_short(_build(state.position, box, cutoff, skin, triplets, short_multiplier), stop["short_needed"],
+                              short_multiplier)
             since_build, n_rebuilds = 0, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
                         "re-allocated %d edges, %d per atom, %d triplets and continuing from step %d "
@@ -572,5 +594,5 @@ def run_md(
     bar.close()
     out = {k: np.asarray(v) for k, v in frames.items()}
     out.update(box=np.asarray(box), stable=failed_step is None, failed_step=failed_step, n_steps_done=done,
-               n_rebuilds=n_rebuilds)
+               n_rebuilds=n_rebuilds, short_capacity=nbrs.short_capacity)
     return out
