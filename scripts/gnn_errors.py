@@ -1,6 +1,9 @@
-"""Energy and force errors of one model on the train and test splits of the training trajectory.
+"""Energy and force errors of one model on the train and test splits of the training trajectory, and
+on the test split of the pretraining snapshots (``snapshots_test``: the pretrained model's own test
+frames, the Cubuk conditions; the same split as pretraining's).
 
-Inputs: model (.npz), trajectory (.npz). Params: split, seed. Outputs: errors (JSON). Wildcards: model.
+Inputs: model (.npz), trajectory (.npz), snapshots (.npz). Params: split, seed. Outputs: errors (JSON).
+Wildcards: model.
 """
 
 from ffdiff.data.dataset import Dataset
@@ -12,6 +15,8 @@ def run(inputs, params, outputs) -> None:
     model, weights, _ = load_model(inputs.model)
     splits = split_frames(Dataset.load(inputs.trajectory), model, fractions=params.split, seed=params.seed)
     rows = error_rows(model, weights, splits)
+    snapshots = split_frames(Dataset.load(inputs.snapshots), model, fractions=params.split, seed=params.seed)
+    rows["snapshots_test"] = error_rows(model, weights, snapshots, names=("test",))["test"]
     write_json(outputs.errors, rows)
     logger.info("%s", rows)
 

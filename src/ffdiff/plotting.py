@@ -116,16 +116,18 @@ def gnn_losses(runs: dict[str, dict]):
         ax.plot(epochs, [h["validation_loss"] for h in history], "s--", ms=2, label="validation")
         if summary.get("best_epoch"):
             ax.axvline(summary["best_epoch"], color="0.6", lw=0.8, label=f"best (epoch {summary['best_epoch']})")
+        top = ax  # the legend goes on the top axes, so no curve is drawn over it
         if all("learning_rate" in h for h in history):
-            rate = ax.twinx()
-            rate.plot(epochs, [h["learning_rate"] for h in history], color="C2", lw=0.8)
-            rate.set(yscale="log")
-            rate.set_ylabel("learning rate", color="C2")
+            top = ax.twinx()
+            top.plot(epochs, [h["learning_rate"] for h in history], color="C2", lw=0.8, label="learning rate")
+            top.set(yscale="log")
+            top.set_ylabel("learning rate", color="C2")
+        handles = [h for axis in dict.fromkeys((ax, top)) for h in axis.get_legend_handles_labels()[0]]
         title = _MODEL_LABELS.get(model, model)
         if summary.get("stop_reason"):
             title += f"\nstopped: {summary['stop_reason']} ({summary['steps']} steps)"
         ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
         ax.title.set_fontsize(8)
-        ax.legend(frameon=False, fontsize=7)
+        top.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     fig.tight_layout()
     return fig

@@ -100,14 +100,16 @@ GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_ato
 
 
 def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, models, conditions) -> pd.DataFrame:
-    """Table 6: per model, energy/force errors on the ``train`` and ``test`` splits, then one row per
+    """Table 6: per model, energy/force errors on the ``train`` and ``test`` splits (and on
+    ``snapshots_test``, the pretraining snapshots' test split, where ``errors`` has it), then one row per
     MD test condition with its RDF MSE, whether it stayed stable and the step it failed at (a failed
     run has no RDF MSE: its RDF would be meaningless), and its phase check (:func:`ffdiff.fitting.gnn.md_test`:
     the phase found, crystal or liquid, none for a failed run; MSD over the run in Å²; temperature drift in K)."""
     rows = []
     for model in models:
-        for split in ("train", "test"):
-            rows.append({"model": model, "condition": split, **errors[model][split]})
+        for split in ("train", "test", "snapshots_test"):
+            if split in errors[model]:
+                rows.append({"model": model, "condition": split, **errors[model][split]})
         for condition in conditions:
             test = tests[model, condition]
             rows.append({"model": model, "condition": condition, "rdf_mse": test.get("rdf_mse"),

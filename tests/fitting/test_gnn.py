@@ -187,6 +187,27 @@ def test_padded_frames_do_not_change_the_loss(frames):
     assert padded == pytest.approx(real, rel=1e-12)
 
 
+def test_gradient_accumulated_piece_by_piece_equals_the_whole_batchs(frames):
+    """batch_value_and_grad (pieces of a few frames, a filler-only piece among them, plus a global
+    term) gives the loss and gradient of the whole batch at once (1e-12 relative)."""
+    from ffdiff.fitting.training import batch_value_and_grad, frames_per_chunk
+
+    model, params = new_model(SMALL, seed=5, energy_per_atom=-4.6)
+    batch = stack_frames(frames, model.config.cutoff).take(np.array([0, 1, 2, 3, 4, 5, 0, 1]))
+    n_atoms = batch.position.shape[1]
+    assert frames_per_chunk(8, n_atoms, chunk_atoms=2 * n_atoms) == 2  # four pieces, the last filler only
+    weight = jax.numpy.asarray([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    weights = {"energy": 2.0, "forces": 1.0}
+    loss = lambda p, b, w: energy_force_loss(model, p, b, weights, w)  # noqa: E731
+    extra = lambda p: 0.1 * jax.numpy.sum(p["decoder"]["w"] ** 2)  # noqa: E731
+    value, grads = batch_value_and_grad(loss, params, batch, weight, extra, chunk_atoms=2 * n_atoms)
+    whole, whole_grads = jax.value_and_grad(lambda p: loss(p, batch, weight) + extra(p))(params)
+    assert float(value) == pytest.approx(float(whole), rel=1e-12)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(whole_grads), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * float(np.max(np.abs(b))))
+    assert max(float(np.max(np.abs(g))) for g in jax.tree.leaves(grads)) > 1e-3  # not vacuous
+
+
 def test_batched_graph_equals_frame_by_frame(frames):
     """One disjoint graph of a batch gives each frame's energy and forces as the frame alone (1e-10)."""
     from ffdiff.fitting.training import predict

@@ -188,10 +188,11 @@ def test_gnn_chain_outputs(smoke_run):
     table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")
     assert list(table.columns) == GNN_COLUMNS
     assert list(table.model.unique()) == ["pretrained", "ft", "ft_rdf"]
-    assert list(table.condition[:5]) == ["train", "test", "2000K", "2000K_216", "3000K"]
-    errors = table[table.condition.isin(["train", "test"])]
+    assert list(table.condition[:6]) == ["train", "test", "snapshots_test", "2000K", "2000K_216", "3000K"]
+    errors = table[table.condition.isin(["train", "test", "snapshots_test"])]
+    assert len(errors) == 9
     assert (errors.force_rmse > errors.force_mae).all() and errors.energy_rmse_mev_atom.notna().all()
-    tests = table[~table.condition.isin(["train", "test"])]
+    tests = table[~table.condition.isin(["train", "test", "snapshots_test"])]
     assert (tests.stable.astype(bool) == tests.rdf_mse.notna()).all()
     assert (tests.stable.astype(bool) == tests.failed_step.isna()).all()
     assert "surrogate" in (smoke_run / "results/tables/gnn_metrics.md").read_text()
@@ -290,4 +291,4 @@ def test_readme_gnn_table_has_the_generated_layout(smoke_run):
     block = readme.split("<!-- gnn:begin -->\n", 1)[1].split("<!-- gnn:end -->", 1)[0]
     generated = (smoke_run / "results/tables/gnn_metrics.md").read_text()
     assert block.splitlines()[:4] == generated.splitlines()[:4]
-    assert len(block.splitlines()) == 2 + 2 + 3 * (2 + 4)  # caption, blank, header, rule; 3 models × 6 rows
+    assert len(block.splitlines()) == 2 + 2 + 3 * (3 + 4)  # caption, blank, header, rule; 3 models × 7 rows

@@ -148,6 +148,7 @@ rule gnn_errors:
     input:
         model="results/gnn/{model}/model.npz",
         trajectory=get_gnn_train_trajectory(),
+        snapshots=f"{GNN}/snapshots.npz",
     output:
         errors="results/gnn/{model}/errors.json",
     log:

@@ -207,13 +207,13 @@ def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
     """
     rdf_loss, _ = init_rdf_loss(model, start_position, box, g_ref, rdf, md, params)
     ef = lambda p, batch, w: energy_force_loss(model, p, batch, settings.weights, w)  # noqa: E731
-    loss = lambda p, batch, w: ef(p, batch, w) + rdf_weight * rdf_loss(p)  # noqa: E731
+    weighted_rdf = lambda p: rdf_weight * rdf_loss(p)  # noqa: E731
     ef_validation = mean_loss(ef, splits["validation"], settings.batch_size)
     rdf_value = jax.jit(rdf_loss)
     validation = lambda p: ef_validation(p) + rdf_weight * float(rdf_value(p))  # noqa: E731
     before = float(rdf_value(params))
-    best, history, summary = train(loss, params, splits["train"], validation, settings, checkpoint=checkpoint,
-                                   fingerprint=fingerprint, progress=progress)
+    best, history, summary = train(ef, params, splits["train"], validation, settings, global_loss=weighted_rdf,
+                                   checkpoint=checkpoint, fingerprint=fingerprint, progress=progress)
     diagnostics = {"rdf_mse_start": before, "rdf_mse_best": float(rdf_value(best))}
     logger.info("RDF MSE of the differentiable run: %.4g -> %.4g", before, diagnostics["rdf_mse_best"])
     return best, history, summary, diagnostics
@@ -258,6 +258,7 @@ def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, r
     return out
 
 
-def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames]) -> dict[str, dict]:
-    """Energy and force errors on the train and test splits."""
-    return {name: errors(model, params, splits[name]) for name in ("train", "test")}
+def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
+               names=("train", "test")) -> dict[str, dict]:
+    """Energy and force errors on the ``names`` splits."""
+    return {name: errors(model, params, splits[name]) for name in names}

