@@ -5,12 +5,12 @@ the energy per atom plus MSE of the force components, forces by ``jax.grad`` of 
 gradient in the weights and an Adam update (global-norm clipping 1, as the chain's optimiser), on a
 batch of ``--batch`` (16) liquid-Si frames at 2000 K, for each model (default configurations of
 ``gnn.model``: both with r_c = 3.77 Å), in float64 and float32 (weights, positions, cells, image
-shifts, targets cast), at 64 and 216 atoms. The step is one compiled function (``lower().compile()``
+shifts, targets cast), at 64 and 216 atoms (models: :data:`MODELS`). The step is one compiled function (``lower().compile()``
 timed on its own), called once to warm up, then ``--repeat`` times (best and median kept), each ended
 with ``block_until_ready``; the batch is on the device before the clock starts. Reported: µs per atom
 per frame = step time / (batch × atoms).
 
-Part 2, accuracy per budget: both models (float64, batches of ``--batch``, Adam 1e-3) trained on the
+Part 2, accuracy per budget: every model (float64, batches of ``--batch``, Adam 1e-3) trained on the
 same training frames (the chain's 60/20/20 split of the 64-atom set, seed 0) for the same wall time
 (``--budget-seconds``, default 120 s, compilation excluded) or the same number of steps
 (``--budget-steps``); then their energy (meV/atom) and force-component (eV/Å) RMSE on the test
@@ -23,8 +23,8 @@ fs; energies and forces by ``ffdiff.Calculator("edip")``) and kept next to the o
 (``gnn_frames_<atoms>.npz``, a few minutes for 216 atoms on a busy core) for the next run.
 
 Part 3, MD: ``benchmarks/gnn_md.py``'s ``md_rows`` (``run_md`` µs per atom-step, NVE from 2000 K, 1 Å
-skin, against one energy+forces evaluation) for both models with their part-2 weights, float64, from
-the first frame of each size (``_md_rows``; ``--md-steps`` steps per timed run, default 100).
+skin, against one energy+forces evaluation) for each model with its part-2 weights (``mpgnn_before``
+excepted: its MD is ``mpgnn_radial``'s), in each dtype, from the first frame of each size (``_md_rows``; ``--md-steps`` steps per timed run, default 100).
 
 Threads: one XLA thread (``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``,
 ``OMP_NUM_THREADS=1``, set before JAX is imported, as ``benchmarks/md.py``) and the process pinned to
@@ -269,6 +269,8 @@ def _md_rows(trained: dict, datasets: dict, dtypes, *, n_steps: int, repeat: int
 
     rows = []
     for kind, (model, params) in trained.items():
+        if MODELS[kind][1] == "before":  # its MD is mpgnn_radial's: the message variant is a training peer
+            continue
         for dtype in dtypes:
             frames = {n: (d.positions[0].astype(dtype), d.cells[0].astype(dtype)) for n, d in datasets.items()}
             weights = jax.tree.map(lambda x: x.astype(dtype), params)
@@ -334,7 +336,7 @@ def main() -> None:
         print(f"  budget {kind}: {row['steps']} steps, test force RMSE {row['test']['force_rmse']:.3f} eV/Å",
               file=sys.stderr, flush=True)
     md_steps = args.md_steps if args.md_steps is not None else (30 if args.quick else 100)
-    md = (_md_rows(trained, {n: datasets[n] for n in sizes}, [np.float64], n_steps=md_steps, repeat=min(repeat, 2))
+    md = (_md_rows(trained, {n: datasets[n] for n in sizes}, dtypes, n_steps=md_steps, repeat=min(repeat, 2))
           if md_steps else None)
 
     machine = {**machine_info(), "core": core, "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
@@ -343,7 +345,7 @@ def main() -> None:
             f"{machine['loadavg_after'][0]:.1f} after)", "", gnn_step_table(steps), "",
             f"## Test errors after the same training budget (64 atoms, float64, batch {args.batch}, "
             f"Adam {LEARNING_RATE:g})", "", gnn_budget_table(budgets), ""]
-    text += ["## MD: run_md step against one energy+forces evaluation (benchmarks/gnn_md.py's md_rows, float64, "
+    text += ["## MD: run_md step against one energy+forces evaluation (benchmarks/gnn_md.py's md_rows, "
              f"budget-trained weights, NVE from 2000 K, {md_steps} steps)", "",
              "not run (--md-steps 0, or benchmarks/gnn_md.py missing)" if md is None else gnn_md_table(md), ""]
     print("\n".join(text))

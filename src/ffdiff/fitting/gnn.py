@@ -28,8 +28,7 @@ from ffdiff.fitting.training import (
 )
 from ffdiff.neighbors import all_pairs
 from ffdiff.potentials import graph_network, mpgnn
-from ffdiff.potentials.mpgnn import MPGNNPotential
-from ffdiff.potentials.registry import Potential
+from ffdiff.potentials.registry import NetworkPotential, Potential
 from ffdiff.properties.md import init_state, run_md, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 from ffdiff.typing import Params
@@ -132,13 +131,13 @@ def load_model(path) -> tuple[Potential, Params, dict]:
 # --- energy/force training ---------------------------------------------------------------------------
 
 
-def split_frames(dataset, model: MPGNNPotential, *, fractions, seed: int) -> dict[str, Frames]:
+def split_frames(dataset, model: NetworkPotential, *, fractions, seed: int) -> dict[str, Frames]:
     """The train/validation/test splits of ``dataset`` as batched graphs."""
     indices = dataset.split(fractions=fractions, seed=seed)
     return {name: stack_frames(dataset.take(index), model.config.cutoff) for name, index in indices.items()}
 
 
-def fit_energies_forces(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
+def fit_energies_forces(model: NetworkPotential, params: Params, splits: Mapping[str, Frames],
                         settings: TrainSettings, *, checkpoint=None, fingerprint: str = "",
                         progress: bool = True) -> tuple[Params, list[dict], dict]:
     """Pretraining or fine-tuning on energies and forces (MSE), best validation loss kept; returns
@@ -167,7 +166,7 @@ class MDSettings:
     seed: int = 0
 
 
-def init_rdf_loss(model: MPGNNPotential, start_position, box, g_ref, rdf: RDFSettings, md: MDSettings,
+def init_rdf_loss(model: NetworkPotential, start_position, box, g_ref, rdf: RDFSettings, md: MDSettings,
                   params: Params):
     """``(params -> MSE(g_model, g_ref), params -> recorded frames)``, with g_model the smooth RDF of an
     MD run of ``model``.
@@ -197,7 +196,7 @@ def init_rdf_loss(model: MPGNNPotential, start_position, box, g_ref, rdf: RDFSet
     return loss, trajectory
 
 
-def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames], start_position, box, g_ref,
+def fit_rdf(model: NetworkPotential, params: Params, splits: Mapping[str, Frames], start_position, box, g_ref,
             settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, rdf_weight: float, checkpoint=None,
             fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict, dict]:
     """Fine-tuning on energies and forces plus ``rdf_weight`` × the RDF MSE of a differentiable MD run.
@@ -222,7 +221,7 @@ def fit_rdf(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
 # --- tests ------------------------------------------------------------------------------------------
 
 
-def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
+def md_test(model: NetworkPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
             temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
             record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, seed: int = 0,
             progress: bool = True) -> dict:
@@ -258,7 +257,7 @@ def md_test(model: MPGNNPotential, params: Params, start_position, box, g_ref, r
     return out
 
 
-def error_rows(model: MPGNNPotential, params: Params, splits: Mapping[str, Frames],
+def error_rows(model: NetworkPotential, params: Params, splits: Mapping[str, Frames],
                names=("train", "test")) -> dict[str, dict]:
     """Energy and force errors on the ``names`` splits."""
     return {name: errors(model, params, splits[name]) for name in names}

@@ -63,7 +63,7 @@ import jax.numpy as jnp
 
 from ffdiff.cell_list import compact
 from ffdiff.neighbors import NeighborList, edge_vectors, short_list
-from ffdiff.potentials.registry import Potential
+from ffdiff.potentials.registry import NetworkPotential, network_potential
 from ffdiff.typing import Params
 
 __all__ = ["ACTIVATIONS", "EnergyGraphNetConfig", "EnergyGraphNetPotential", "energy", "from_module",
@@ -257,45 +257,15 @@ def _energy(params, position, box, neighbors, config):
     return e_net + position.shape[0] * params["e0"]
 
 
-def _check_weights(name: str, config, template: Params, overrides: Params) -> Params:
-    if jax.tree.structure(overrides) != jax.tree.structure(template):
-        want, got = ({jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_flatten_with_path(t)[0]}
-                     for t in (template, overrides))
-        raise ValueError(f"{name} expects a complete weight tree for {config}; "
-                         f"missing {sorted(want - got)}, unexpected {sorted(got - want)}")
-    for (path, want), got in zip(jax.tree_util.tree_flatten_with_path(template)[0], jax.tree.leaves(overrides),
-                                 strict=True):
-        if jnp.shape(got) != want.shape:
-            raise ValueError(f"{name} weight {jax.tree_util.keystr(path)}: "
-                             f"expected shape {want.shape}, got {jnp.shape(got)}")
-    return jax.tree.map(jnp.asarray, overrides)
-
-
 @dataclasses.dataclass(frozen=True, eq=False)  # identity hash, as Potential: a key for compiled functions
-class EnergyGraphNetPotential(Potential):
-    """A :class:`~ffdiff.potentials.Potential` whose parameters are the network's weights.
-
-    ``default_params`` is empty: the weights have no published values. :meth:`params` returns
-    freshly initialised weights (seeded by ``seed``) or validates a complete set passed in.
-
-    Attributes:
-        config: network hyperparameters, bound into ``energy``.
-        seed: PRNG seed of the default (untrained) weights.
-    """
+class EnergyGraphNetPotential(NetworkPotential):
+    """jax-md's EnergyGraphNet as a :class:`~ffdiff.potentials.registry.NetworkPotential` (weights of
+    :func:`init_params`)."""
 
     config: EnergyGraphNetConfig = EnergyGraphNetConfig()
-    seed: int = 0
 
-    def params(self, overrides: Params | None = None) -> Params:
-        """Initial weights (float64) when ``overrides`` is None, else ``overrides`` checked and as arrays.
-
-        Raises:
-            ValueError: ``overrides`` is not a complete weight tree for ``config``.
-        """
-        if overrides is None:
-            return init_params(jax.random.key(self.seed), self.config)
-        template = jax.eval_shape(lambda k: init_params(k, self.config), jax.random.key(self.seed))
-        return _check_weights(self.name, self.config, template, overrides)
+    def initial_weights(self, key) -> Params:
+        return init_params(key, self.config)
 
 
 def potential(config: EnergyGraphNetConfig | None = None, *, seed: int = 0) -> EnergyGraphNetPotential:
@@ -307,13 +277,4 @@ def potential(config: EnergyGraphNetConfig | None = None, *, seed: int = 0) -> E
         ('energy_graph_net', False, 3.0)
     """
     config = EnergyGraphNetConfig() if config is None else config
-    return EnergyGraphNetPotential(
-        name="energy_graph_net",
-        energy=functools.partial(energy, config=config),
-        default_params=MappingProxyType({}),
-        cutoff=lambda params: config.cutoff,
-        three_body=False,
-        triplets=False,
-        config=config,
-        seed=seed,
-    )
+    return network_potential(EnergyGraphNetPotential, "energy_graph_net", config, energy, seed=seed)

@@ -46,17 +46,15 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
 
 from ffdiff.neighbors import NeighborList, edge_vectors, short_list
 from ffdiff.potentials._masking import distance, inside
-from ffdiff.potentials.registry import Potential
+from ffdiff.potentials.registry import NetworkPotential, network_potential
 from ffdiff.typing import Params
 
 __all__ = ["MPGNNConfig", "MPGNNPotential", "energy", "init_params", "per_atom_energy", "potential"]
@@ -274,40 +272,13 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # identity hash, as Potential: a key for compiled functions
-class MPGNNPotential(Potential):
-    """A :class:`~ffdiff.potentials.Potential` whose parameters are a network's weights.
-
-    ``default_params`` is empty: the weights have no published values. :meth:`params` returns
-    freshly initialised weights (seeded by ``seed``) or validates a complete set passed in.
-
-    Attributes:
-        config: network hyperparameters, bound into ``energy``.
-        seed: PRNG seed of the default (untrained) weights.
-    """
+class MPGNNPotential(NetworkPotential):
+    """The MPGNN as a :class:`~ffdiff.potentials.registry.NetworkPotential` (weights of :func:`init_params`)."""
 
     config: MPGNNConfig = MPGNNConfig()
-    seed: int = 0
 
-    def params(self, overrides: Params | None = None) -> Params:
-        """Initial weights (float64) when ``overrides`` is None, else ``overrides`` checked and as arrays.
-
-        Raises:
-            ValueError: ``overrides`` is not a complete weight tree for ``config``.
-        """
-        template = init_params(jax.random.key(self.seed), self.config)
-        if overrides is None:
-            return template
-        if jax.tree.structure(overrides) != jax.tree.structure(template):
-            want, got = ({jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_flatten_with_path(t)[0]}
-                         for t in (template, overrides))
-            raise ValueError(f"{self.name} expects a complete weight tree for {self.config}; "
-                             f"missing {sorted(want - got)}, unexpected {sorted(got - want)}")
-        for (path, want), got in zip(jax.tree_util.tree_flatten_with_path(template)[0],
-                                     jax.tree.leaves(overrides), strict=True):
-            if jnp.shape(got) != want.shape:
-                raise ValueError(f"{self.name} weight {jax.tree_util.keystr(path)}: "
-                                 f"expected shape {want.shape}, got {jnp.shape(got)}")
-        return jax.tree.map(jnp.asarray, overrides)
+    def initial_weights(self, key) -> Params:
+        return init_params(key, self.config)
 
 
 def potential(config: MPGNNConfig | None = None, *, seed: int = 0) -> MPGNNPotential:
@@ -319,14 +290,4 @@ def potential(config: MPGNNConfig | None = None, *, seed: int = 0) -> MPGNNPoten
         ('mpgnn', False, 3.5)
     """
     config = MPGNNConfig() if config is None else config
-    return MPGNNPotential(
-        name="mpgnn",
-        energy=functools.partial(energy, config=config),
-        per_atom=functools.partial(per_atom_energy, config=config),
-        default_params=MappingProxyType({}),
-        cutoff=lambda params: config.cutoff,
-        three_body=False,
-        triplets=False,
-        config=config,
-        seed=seed,
-    )
+    return network_potential(MPGNNPotential, "mpgnn", config, energy, per_atom=per_atom_energy, seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -59,6 +60,61 @@ class Potential:
             )
         merged = {**self.default_params, **overrides}
         return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in merged.items()}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NetworkPotential(Potential):
+    """A :class:`Potential` whose parameters are a network's weights (a nested dict of arrays).
+
+    ``default_params`` is empty: the weights have no published values. :meth:`params` returns
+    freshly initialised weights (seeded by ``seed``) or validates a complete set passed in. A
+    subclass supplies ``config`` and :meth:`initial_weights`.
+
+    Attributes:
+        config: network hyperparameters, bound into ``energy``.
+        seed: PRNG seed of the default (untrained) weights.
+    """
+
+    config: object = None
+    seed: int = 0
+
+    def initial_weights(self, key) -> Params:
+        """Float64 weights of ``config`` drawn from the PRNG ``key``."""
+        raise NotImplementedError
+
+    def params(self, overrides: Params | None = None) -> Params:
+        """Initial weights (float64) when ``overrides`` is None, else ``overrides`` checked and as arrays.
+
+        Raises:
+            ValueError: ``overrides`` is not a complete weight tree for ``config``.
+        """
+        import jax
+
+        key = jax.random.key(self.seed)
+        if overrides is None:
+            return self.initial_weights(key)
+        template = jax.eval_shape(self.initial_weights, key)  # shapes only
+        if jax.tree.structure(overrides) != jax.tree.structure(template):
+            want, got = ({jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_flatten_with_path(t)[0]}
+                         for t in (template, overrides))
+            raise ValueError(f"{self.name} expects a complete weight tree for {self.config}; "
+                             f"missing {sorted(want - got)}, unexpected {sorted(got - want)}")
+        for (path, want), got in zip(jax.tree_util.tree_flatten_with_path(template)[0], jax.tree.leaves(overrides),
+                                     strict=True):
+            if jnp.shape(got) != want.shape:
+                raise ValueError(f"{self.name} weight {jax.tree_util.keystr(path)}: "
+                                 f"expected shape {want.shape}, got {jnp.shape(got)}")
+        return jax.tree.map(jnp.asarray, overrides)
+
+
+def network_potential(cls: type[NetworkPotential], name: str, config, energy: EnergyFn, *,
+                      per_atom: EnergyFn | None = None, seed: int = 0) -> NetworkPotential:
+    """A ``cls`` named ``name`` whose energy (and per-atom energies) are ``energy(..., config=config)``:
+    pairwise lists (no three-body short list, no triplets), range ``config.cutoff``, no defaults."""
+    return cls(name=name, energy=functools.partial(energy, config=config),
+               per_atom=None if per_atom is None else functools.partial(per_atom, config=config),
+               default_params=MappingProxyType({}), cutoff=lambda params: config.cutoff, three_body=False,
+               triplets=False, config=config, seed=seed)
 
 
 POTENTIALS: Mapping[str, Potential] = MappingProxyType({
