@@ -249,7 +249,8 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
     import time
 
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
-    config["gnn"]["pretrain"]["epochs"] = 12
+    # Long enough (a few seconds once compiled) that the kill lands mid-run: no early stop, no decay.
+    config["gnn"]["pretrain"].update(epochs=60, patience=1000, decay_patience=1000)
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     runs = {}

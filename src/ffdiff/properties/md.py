@@ -446,8 +446,12 @@ def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) ->
 def _build(position, box, cutoff: float, skin: float, triplets: bool, short_multiplier: float) -> NeighborList:
     """A fresh list that can be rebuilt inside ``jit``, with a short list where it pays (SW, EDIP and the
     GNNs compact the pairs inside their range into it at every evaluation)."""
-    return neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
+    nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
                          short=True, short_multiplier=short_multiplier, grid=True)
+    # In the positions' dtype, as the lists rebuilt inside the run: float32 runs carry one list type.
+    dtype = np.asarray(position).dtype
+    return dataclasses.replace(nbrs, shift=jnp.asarray(nbrs.shift, dtype),
+                               reference_position=jnp.asarray(nbrs.reference_position, dtype))
 
 
 def run_md(
