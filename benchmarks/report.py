@@ -19,6 +19,7 @@ from benchmarks.tables import (  # noqa: E402
     driver_table,
     fits_table,
     gnn_budget_table,
+    gnn_md_table,
     gnn_step_table,
     grad_table,
     md_table,
@@ -52,12 +53,16 @@ def block(directory: Path) -> str:
     if (path := directory / "gnn.json").exists():
         doc = json.loads(path.read_text())
         m, settings = doc["machine"], doc["settings"]
-        parts += ["", f"GNN training step, ffdiff's MPGNN against jax-md's EnergyGraphNet (`benchmarks/gnn.py`, "
+        parts += ["", f"GNN training step, ffdiff's MPGNN (and as it trained before: `mpgnn_before`) against jax-md's EnergyGraphNet (`benchmarks/gnn.py`, "
                   f"{m['date'][:10]}, core {m['core']}, load average {m['loadavg_before'][0]:.1f}; energy+force "
                   f"MSE, its weight gradient and an Adam update on {settings['batch']} liquid-Si frames; best of "
                   f"{settings['repeat']}):", "", gnn_step_table(doc["steps"]), "",
                   "Test errors after the same training budget (64 atoms, float64):", "",
                   gnn_budget_table(doc["budget"])]
+        if doc.get("md"):
+            parts += ["", f"GNN MD, `run_md` step against one energy+forces evaluation on an exact-cutoff list "
+                      f"({settings['md_steps']} NVE steps from 2000 K, 1 Å skin, budget-trained weights):", "",
+                      gnn_md_table(doc["md"])]
     if (path := directory / "fits.json").exists():
         doc = json.loads(path.read_text())
         parts += ["", "Classical fits, each a fresh process with its own compilation cache "

@@ -116,7 +116,7 @@ def smoke_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def gnn_step_table(rows: list[dict], baseline: str = "mpgnn_radial_mapped") -> str:
+def gnn_step_table(rows: list[dict], baseline: str = "mpgnn_before") -> str:
     """Training-step cost per model, dtype and size (``benchmarks/gnn.py``), relative to the MPGNN of the
     same dtype and size (×MPGNN) and as a speed-up over ``baseline`` in float64 at the same size."""
     mpgnn = {(r["dtype"], r["n_atoms"]): r["us_per_atom_frame"] for r in rows if r["model"] == "mpgnn"}
@@ -150,13 +150,13 @@ def gnn_budget_table(rows: list[dict]) -> str:
 def gnn_md_table(rows: list[dict]) -> str:
     """A GNN's ``run_md`` step against one energy+forces evaluation on an exact-cutoff list
     (``benchmarks/gnn_md.py``)."""
-    lines = ["| model | atoms | steps | MD µs/atom-step | median | evaluation µs/atom | MD / evaluation | "
+    lines = ["| model | dtype | atoms | steps | MD µs/atom-step | median | evaluation µs/atom | MD / evaluation | "
              "pairs/atom in r_c | short slots/atom | list rebuilds | first call s |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for r in rows:
         steps = str(r["steps"]) if r["stable"] else f"{r['steps_done']} of {r['steps']} (failed)"
         pairs = " → ".join(f"{p:.1f}" for p in r["pairs_per_atom"])
-        lines.append(f"| {r['model']} | {r['n_atoms']} | {steps} | {r['md_us_per_atom_step']:.1f} | "
+        lines.append(f"| {r['model']} | {r.get('dtype', 'float64')} | {r['n_atoms']} | {steps} | {r['md_us_per_atom_step']:.1f} | "
                      f"{r['md_us_per_atom_step_median']:.1f} | {r['eval_us_per_atom']:.1f} | {r['ratio']:.2f} | "
                      f"{pairs} | {r['short_slots_per_atom']:.1f} | {r['n_rebuilds']} | {r['first_call_s']:.1f} |")
     return "\n".join(lines)

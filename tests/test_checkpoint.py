@@ -65,8 +65,8 @@ def test_plain_numpy_without_pickle(tmp_path, params):
 
 def test_mismatched_template_names_file_and_key(tmp_path, params):
     path = save_pytree(tmp_path / "p.npz", params)
-    extra = {**params, "scale": jnp.ones(3)}
-    with pytest.raises(ValueError, match=r"p\.npz.*missing keys \['scale'\]"):
+    extra = {**params, "shift": jnp.ones(3)}
+    with pytest.raises(ValueError, match=r"p\.npz.*missing keys \['shift'\]"):
         load_pytree(path, extra)
     fewer = {k: v for k, v in params.items() if k != "e0"}
     with pytest.raises(ValueError, match=r"extra keys \['e0'\]"):
