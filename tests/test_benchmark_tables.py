@@ -92,6 +92,18 @@ def test_readme_ratios_are_the_tables():
                f"spends {smoke['cold']['XLA compiling s (programs)'].split()[0]} of its "
                f"{smoke['cold']['job time s (summed)']} s of job time compiling",
                f"takes {smoke['warm']['elapsed (--cores 2)']} instead of {smoke['cold']['elapsed (--cores 2)']}"}
+    steps = next(t for t in tables if "speed-up over mpgnn_before float64" in t[0])
+    gnn_md = next(t for t in tables if "MD / evaluation" in t[0])
+
+    def step_speedup(dtype):
+        return [float(r["speed-up over mpgnn_before float64"]) for r in steps
+                if r["model"] in ("mpgnn", "mpgnn_radial") and r["dtype"] == dtype]
+
+    claims |= {f"{_span(step_speedup('float64'))} times faster in float64 and "
+               f"{_span(step_speedup('float32'))} times in float32",
+               f"{_span([float(r['×MPGNN']) for r in steps if r['model'] == 'energy_graph_net'])} times the MPGNN "
+               "per step",
+               f"a GNN step costs {_span([float(r['MD / evaluation']) for r in gnn_md])} times one energy+forces"}
     prose = " ".join(readme.split(BEGIN, 1)[0].split())  # line breaks as spaces
     for claim in claims:
         assert claim in prose, claim
