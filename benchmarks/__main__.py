@@ -1,6 +1,8 @@
 """Every benchmark in turn, each in its own process: MD and gradients against LAMMPS (md.py), MD
 with list rebuilds through the workflow's driver against LAMMPS (driver.py), the training cost and
-accuracy of the MPGNN against jax-md's EnergyGraphNet (gnn.py, about ten minutes), the classical fits cold
+accuracy of the MPGNN against jax-md's EnergyGraphNet (gnn.py, about fifteen minutes), the GNN chain with and
+without angular terms (gnn_ablation.py, needs the study's teacher data, skipped by --quick; about twelve
+minutes on two cores), the classical fits cold
 and warm (fits.py, needs the workflow's reference stage), the time per workflow stage of the run in
 this directory (stages.py, needs a finished run) and the smoke config end to end, cold and warm
 (smoke.py, about seven minutes). Each prints its tables and writes results/benchmarks/<name>.json.
@@ -26,6 +28,7 @@ def main() -> None:
     runs = [("md", ["--quick"] if args.quick else [], True),
             ("driver", ["--sizes", "64", "216", "--steps", "100", "--repeat", "1"] if args.quick else [], True),
             ("gnn", ["--quick"] if args.quick else [], True),
+            ("gnn_ablation", [], not args.quick and Path("resources/gnn").is_dir()),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
             ("stages", [], Path("logs").is_dir()),
             ("smoke", [], True)]

@@ -18,6 +18,7 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.tables import (  # noqa: E402
     driver_table,
     fits_table,
+    gnn_ablation_table,
     gnn_budget_table,
     gnn_md_table,
     gnn_step_table,
@@ -63,6 +64,11 @@ def block(directory: Path) -> str:
             parts += ["", f"GNN MD, `run_md` step against one energy+forces evaluation on an exact-cutoff list "
                       f"({settings['md_steps']} NVE steps from 2000 K, 1 Å skin, budget-trained weights):", "",
                       gnn_md_table(doc["md"])]
+    if (path := directory / "gnn_ablation.json").exists():
+        doc = json.loads(path.read_text())
+        parts += ["", "The GNN chain with and without the MPGNN's angular terms, two seeds each, on the study's "
+                  f"teacher data (`benchmarks/gnn_ablation.py`, `{doc['configfile']}` otherwise):", "",
+                  gnn_ablation_table(doc["variants"])]
     if (path := directory / "fits.json").exists():
         doc = json.loads(path.read_text())
         parts += ["", "Classical fits, each a fresh process with its own compilation cache "

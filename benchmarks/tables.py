@@ -160,3 +160,17 @@ def gnn_md_table(rows: list[dict]) -> str:
                      f"{r['md_us_per_atom_step_median']:.1f} | {r['eval_us_per_atom']:.1f} | {r['ratio']:.2f} | "
                      f"{pairs} | {r['short_slots_per_atom']:.1f} | {r['n_rebuilds']} | {r['first_call_s']:.1f} |")
     return "\n".join(lines)
+
+
+def gnn_ablation_table(rows: list[dict]) -> str:
+    """The GNN chain per variant (``benchmarks/gnn_ablation.py``): angular terms and seed against the
+    pretrained model's own-split and FT-GNN's 2000 K test errors, and why each stage stopped."""
+    lines = ["| angular | seed | pretrained F RMSE eV/Å (own test) | pretrained E RMSE meV/atom | "
+             "FT-GNN F RMSE eV/Å (2000 K test) | FT-GNN E RMSE meV/atom | pretraining | fine-tuning |",
+             "|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        stages = [f"{t['epochs']} epochs, {t['stop_reason']}" for t in (r["pretrained_training"], r["ft_training"])]
+        lines.append(f"| {r['angular']} | {r['seed']} | {r['pretrained_own_test']['force_rmse']:.3f} | "
+                     f"{r['pretrained_own_test']['energy_rmse_mev_atom']:.1f} | {r['ft_test']['force_rmse']:.3f} | "
+                     f"{r['ft_test']['energy_rmse_mev_atom']:.1f} | {stages[0]} | {stages[1]} |")
+    return "\n".join(lines)

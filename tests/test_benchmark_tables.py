@@ -104,6 +104,15 @@ def test_readme_ratios_are_the_tables():
                f"{_span([float(r['×MPGNN']) for r in steps if r['model'] == 'energy_graph_net'])} times the MPGNN "
                "per step",
                f"a GNN step costs {_span([float(r['MD / evaluation']) for r in gnn_md])} times one energy+forces"}
+    ablation = {(r["angular"], r["seed"]): r for r in next(t for t in tables if "FT-GNN E RMSE meV/atom" in t[0])}
+
+    def pair(column, angular):
+        return " and ".join(ablation[angular, seed][column] for seed in ("0", "1"))
+
+    force, energy, own = "FT-GNN F RMSE eV/Å (2000 K test)", "FT-GNN E RMSE meV/atom", "pretrained F RMSE eV/Å (own test)"
+    claims |= {f"RMSE of {pair(force, '0')} eV/Å (energy {pair(energy, '0')} meV/atom)",
+               f"own-split RMSE of {pair(own, '0')} eV/Å",
+               f"give {pair(force, '2')} eV/Å ({pair(energy, '2')} meV/atom) and {pair(own, '2')} eV/Å"}
     prose = " ".join(readme.split(BEGIN, 1)[0].split())  # line breaks as spaces
     for claim in claims:
         assert claim in prose, claim
