@@ -4,7 +4,8 @@ Each variant (``gnn.model.mpgnn.angular`` 0 or 2, ``gnn.seed`` 0 or 1; everythin
 ``--configfile``, default config/config.yaml) runs pretraining, fine-tuning and their error jobs
 (``results/gnn/{pretrained,ft}/errors.json``) through the workflow, in its own working directory
 ``<--dir>/angular<a>_seed<s>/`` with a copy of this directory's teacher data (``resources/gnn``, made
-by the study: run it first), so the variants differ in nothing else. A variant whose outputs are up to
+by the study: run it first; a file that changed since is copied again, and its dependants rerun), so
+the variants differ in nothing else. A variant whose outputs are up to
 date is not rerun. Reported per variant: the pretrained model's force and energy RMSE on its own
 (snapshot) test split, FT-GNN's on the 2000 K test split, and each stage's epochs and stop reason.
 About 6 minutes per variant on one core.
@@ -17,6 +18,7 @@ Usage: python benchmarks/gnn_ablation.py [--configfile config/config.yaml] [--an
 from __future__ import annotations
 
 import argparse
+import filecmp
 import itertools
 import json
 import shutil
@@ -37,9 +39,11 @@ TARGETS = ("results/gnn/pretrained/errors.json", "results/gnn/ft/errors.json")
 def run_variant(config: dict, angular: int, seed: int, directory: Path, cores: int) -> dict:
     """Run one variant's chain (if not up to date) and read its errors and training summaries."""
     work = directory / f"angular{angular}_seed{seed}"
-    (work / "resources").mkdir(parents=True, exist_ok=True)
-    if not (work / "resources/gnn").exists():
-        shutil.copytree(Path("resources/gnn"), work / "resources/gnn")
+    (work / "resources/gnn").mkdir(parents=True, exist_ok=True)
+    for source in Path("resources/gnn").iterdir():  # the study's teacher data, refreshed where it changed
+        target = work / "resources/gnn" / source.name
+        if source.is_file() and not (target.exists() and filecmp.cmp(source, target, shallow=False)):
+            shutil.copy2(source, target)
     variant = json.loads(json.dumps(config))
     variant["gnn"]["model"]["mpgnn"]["angular"] = angular
     variant["gnn"]["seed"] = seed
