@@ -113,6 +113,8 @@ def test_readme_ratios_are_the_tables():
     claims |= {f"RMSE of {pair(force, '0')} eV/Å (energy {pair(energy, '0')} meV/atom)",
                f"own-split RMSE of {pair(own, '0')} eV/Å",
                f"give {pair(force, '2')} eV/Å ({pair(energy, '2')} meV/atom) and {pair(own, '2')} eV/Å"}
+    minutes = float(block.split("End to end: ", 1)[1].split(" min", 1)[0])
+    claims.add(f"the whole study takes about {minutes:.0f} minutes on two cores")
     prose = " ".join(readme.split(BEGIN, 1)[0].split())  # line breaks as spaces
     for claim in claims:
         assert claim in prose, claim
