@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.md import machine_info  # noqa: E402
 from benchmarks.tables import gnn_budget_table, gnn_md_table, gnn_step_table  # noqa: E402
 from ffdiff.data.dataset import Dataset  # noqa: E402
-from ffdiff.fitting.gnn import new_model  # noqa: E402
+from ffdiff.fitting.gnn import new_model, normalisation  # noqa: E402
 from ffdiff.fitting.training import Frames, batch_value_and_grad, energy_force_loss, errors, stack_frames  # noqa: E402
 
 #: Benchmarked models: (``gnn.model`` block, how the step runs). ``mpgnn`` is the study's default,
@@ -146,8 +146,7 @@ def make(name: str, dtype, dataset: Dataset, seed: int = 0):
     """(potential, weights in ``dtype``) of a model of :data:`MODELS`, offset at the data's mean
     energy per atom (and the MPGNN's scale at its force RMS, as the chain's pretraining)."""
     block, _ = MODELS[name]
-    model, params = new_model(block, seed, float(np.mean(dataset.energies)) / dataset.n_atoms,
-                              float(np.sqrt(np.mean(np.square(dataset.forces)))))
+    model, params = new_model(block, seed, **normalisation(dataset))
     return model, jax.tree.map(lambda x: x.astype(dtype), params)
 
 

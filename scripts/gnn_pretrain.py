@@ -6,18 +6,16 @@ Inputs: snapshots (.npz). Params: model, training, split, seed. Outputs: model (
 
 from pathlib import Path
 
-import numpy as np
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import fit_energies_forces, new_model, save_model, split_frames
+from ffdiff.fitting.gnn import fit_energies_forces, new_model, normalisation, save_model, split_frames
 from ffdiff.fitting.training import train_settings
 from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
 def run(inputs, params, outputs, checkpoints: Path) -> None:
     dataset = Dataset.load(inputs.snapshots)
-    model, start = new_model(params.model, params.seed, float(np.mean(dataset.energies)) / dataset.n_atoms,
-                             float(np.sqrt(np.mean(np.square(dataset.forces)))))
+    model, start = new_model(params.model, params.seed, **normalisation(dataset))
     splits = split_frames(dataset, model, fractions=params.split, seed=params.seed)
     settings = train_settings(params.training, params.seed)
     best, history, summary = fit_energies_forces(model, start, splits, settings, checkpoint=checkpoints / "training.npz",

@@ -6,7 +6,7 @@ import pytest
 from ase.build import bulk
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import MDSettings, RDFSettings, init_rdf_loss, new_model
+from ffdiff.fitting.gnn import MDSettings, RDFSettings, init_rdf_loss, new_model, normalisation
 from ffdiff.fitting.training import TrainSettings, energy_force_loss, mean_loss, stack_frames, train
 
 SMALL = {"cutoff": 3.77, "n_basis": 4, "features": 8, "n_steps": 2, "hidden": 16}
@@ -149,9 +149,7 @@ def test_training_compiles_its_step_and_validation_only(frames, caplog):
 def test_training_fits_teacher_frames_and_says_why_it_stopped(frames):
     """A small MPGNN trained on EDIP frames (16 train, 8 validation, 64 atoms) lowers its validation
     loss to under a fifth of the start's, and stops for a recorded reason with its best epoch."""
-    f_rms = float(np.sqrt(np.mean(np.square(frames.forces))))
-    model, start = new_model({**SMALL, "angular": 2}, seed=0, energy_per_atom=float(np.mean(frames.energies)) / 64,
-                             energy_scale=f_rms)
+    model, start = new_model({**SMALL, "angular": 2}, seed=0, **normalisation(frames))
     stacked = stack_frames(frames, model.config.cutoff)
     settings = TrainSettings(epochs=40, batch_size=4, learning_rate=5e-3, warmup_epochs=2, decay_patience=3,
                              min_learning_rate=1e-4, patience=8, seed=0)

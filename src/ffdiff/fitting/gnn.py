@@ -93,6 +93,13 @@ def model_settings(config: Mapping) -> tuple[str, dict]:
     return kind, dict(config.get(kind) or {}) if blocks else flat
 
 
+def normalisation(dataset) -> dict[str, float]:
+    """Starting offset and scale of a model for ``dataset`` (keywords of :func:`new_model`): its mean
+    energy per atom (eV) and its force RMS (eV/Å) times 1 Å as the energy scale."""
+    return {"energy_per_atom": float(np.mean(dataset.energies)) / dataset.n_atoms,
+            "energy_scale": float(np.sqrt(np.mean(np.square(dataset.forces))))}
+
+
 def new_model(config: Mapping, seed: int, energy_per_atom: float,
               energy_scale: float = 1.0) -> tuple[Potential, Params]:
     """A GNN of the kind and settings of ``config`` (a ``gnn.model`` block, see :func:`model_settings`),
