@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.tables import gnn_ablation_table  # noqa: E402
 
-TARGETS = ("results/gnn/pretrained/errors.json", "results/gnn/ft/errors.json")
+TARGETS = ("results/gnn/pretrained/errors.json", "results/gnn/ft_start/errors.json")
 
 
 def run_variant(config: dict, angular: int, seed: int, directory: Path, cores: int) -> dict:
@@ -53,13 +53,14 @@ def run_variant(config: dict, angular: int, seed: int, directory: Path, cores: i
         subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
                         "--cores", str(cores), *TARGETS, "--configfile", str(path.resolve())],
                        check=True, stdout=log, stderr=subprocess.STDOUT)
+    # FT-GNN here is the converged energy/force fine-tuning every arm of the study starts from
     errors = {stage: json.loads((work / f"results/gnn/{stage}/errors.json").read_text())
-              for stage in ("pretrained", "ft")}
+              for stage in ("pretrained", "ft_start")}
     summaries = {stage: json.loads((work / f"results/gnn/{stage}/history.json").read_text())["summary"]
-                 for stage in ("pretrained", "ft")}
+                 for stage in ("pretrained", "ft_start")}
     return {"angular": angular, "seed": seed, "directory": str(work),
-            "pretrained_own_test": errors["pretrained"]["snapshots_test"], "ft_test": errors["ft"]["test"],
-            "pretrained_training": summaries["pretrained"], "ft_training": summaries["ft"]}
+            "pretrained_own_test": errors["pretrained"]["snapshots_test"], "ft_test": errors["ft_start"]["test"],
+            "pretrained_training": summaries["pretrained"], "ft_training": summaries["ft_start"]}
 
 
 def main() -> None:

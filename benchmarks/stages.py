@@ -41,6 +41,8 @@ def job_times(workdir: Path) -> dict[str, tuple[float, float]]:
     """Job (rule[/wildcards]) -> (wall s, peak memory MB), benchmark files first, then log lines."""
     jobs = {}
     for path in sorted((workdir / "results/benchmarks").rglob("*.tsv")):
+        if "results" in path.relative_to(workdir / "results/benchmarks").parts:  # a nested run's (gnn_ablation)
+            continue
         with path.open() as handle:
             row = next(csv.DictReader(handle, delimiter="\t"))
         jobs[path.relative_to(workdir / "results/benchmarks").with_suffix("").as_posix()] = (

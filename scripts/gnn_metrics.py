@@ -1,24 +1,21 @@
-"""The Table-6 metrics: one row per model × condition (train/test errors; MD tests: RDF MSE, stability,
-and the phase check's ``phase``, ``msd_A2`` (Å²) and ``temperature_drift_K`` (K)).
+"""Table 6's energy/force part: one row per model × split (train/test of the fine-tuning trajectory,
+test of the pretraining snapshots), and the training table: per stage, epochs, steps, best epoch, why
+training stopped, and for the fine-tuning arms the RDF weight and the RDF term's share of the loss.
 
-Also the training table: per stage, epochs, steps, best epoch and why training stopped.
-
-Inputs: errors (JSON per model), tests (JSON per model × condition), histories (JSON per model).
-Params: models, conditions, label. Outputs: csv, markdown, training (csv).
+Inputs: errors (JSON per model), histories (JSON per model). Params: models, label.
+Outputs: csv, markdown, training (csv).
 """
 
 import json
 from pathlib import Path
 
-from ffdiff.results import read_md_tests
 from ffdiff.report import gnn_table, to_markdown, training_table
 from ffdiff.workflow import start_job
 
 
 def run(inputs, params, outputs) -> None:
     errors = {m: json.loads(Path(p).read_text()) for m, p in zip(params.models, inputs.errors, strict=True)}
-    tests = read_md_tests(inputs.tests)
-    table = gnn_table(errors, tests, models=params.models, conditions=params.conditions)
+    table = gnn_table(errors, models=params.models)
     table.to_csv(outputs.csv, index=False)
     Path(outputs.markdown).write_text(f"Reference: {params.label}.\n\n" + to_markdown(table))
     logger.info("\n%s", table)

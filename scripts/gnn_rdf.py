@@ -1,10 +1,12 @@
-"""Fine-tune the pretrained MPGNN on energies/forces plus the RDF of a differentiable MD run
-(FT-GNN (RDF)); the target is the training trajectory's RDF. A killed job resumes from its checkpoint
-(ffdiff.workflow.job_checkpoints).
+"""One fine-tuning arm: continue from the converged energy/force fine-tuning (ft_start) on energies and
+forces plus, unless its share is 0 (the control arm, ft), an RDF term through differentiable MD that is
+that share of the loss at the start. Every arm shares data, epochs, schedule and seed. A killed job
+resumes from its checkpoint (ffdiff.workflow.job_checkpoints).
 
-Inputs: model (pretrained .npz), trajectory (.npz). Params: rdf ({training, weight, md_steps,
-record_every, ensemble}), grid (rdf_grid), temperature_K, md ({timestep_fs, tdamp_fs}), split, seed.
-Outputs: model (.npz), history (JSON with diagnostics).
+Inputs: model (ft_start .npz), trajectory (.npz, energies and forces), target (.npz, the RDF target: its
+g(r) and the MD start frames; may hold positions only). Params: share, rdf ({training, md_steps,
+record_every, replicas, ensemble}), grid (rdf_grid), temperature_K, md ({timestep_fs, tdamp_fs}), split,
+seed. Outputs: model (.npz), history (JSON with diagnostics). Wildcards: arm.
 """
 
 from pathlib import Path
@@ -23,23 +25,26 @@ from ffdiff.fitting.training import train_settings
 from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 
-def run(inputs, params, outputs, checkpoints: Path) -> None:
+def run(wildcards, inputs, params, outputs, checkpoints: Path) -> None:
     model, start, _ = load_model(inputs.model)
-    trajectory = Dataset.load(inputs.trajectory)
-    splits = split_frames(trajectory, model, fractions=params.split, seed=params.seed)
+    splits = split_frames(Dataset.load(inputs.trajectory), model, fractions=params.split, seed=params.seed)
+    target = Dataset.load(inputs.target)
+    starts = {name: target.positions[index]
+              for name, index in target.split(fractions=params.split, seed=params.seed).items()}
     grid, rdf = RDFSettings(**params.grid), params.rdf
     md = MDSettings(n_steps=rdf["md_steps"], dt=params.md["timestep_fs"], temperature_K=params.temperature_K,
                     ensemble=rdf["ensemble"], tau=params.md["tdamp_fs"], record_every=rdf["record_every"],
-                    seed=params.seed)
+                    replicas=rdf["replicas"])
     best, history, summary, diagnostics = fit_rdf(
-        model, start, splits, trajectory.positions[0], trajectory.cells[0], reference_rdf(trajectory, grid),
-        train_settings(rdf["training"], params.seed), grid, md, rdf_weight=rdf["weight"],
+        model, start, splits, starts, target.cells[0], reference_rdf(target, grid),
+        train_settings(rdf["training"], params.seed), grid, md, share=params.share,
         checkpoint=checkpoints / "training.npz", fingerprint=checkpoints.name)
-    save_model(outputs.model, model, best, stage="ft_rdf", data=str(inputs.trajectory))
+    save_model(outputs.model, model, best, stage=wildcards.arm, data=str(inputs.trajectory),
+               target=str(inputs.target))
     write_json(outputs.history, {"history": history, "summary": summary, "diagnostics": diagnostics})
 
 
 if __name__ == "__main__":
     logger = start_job(snakemake)  # noqa: F821
     with job_checkpoints(snakemake) as folder:  # noqa: F821
-        run(snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821
+        run(snakemake.wildcards, snakemake.input, snakemake.params, snakemake.output, folder)  # noqa: F821

@@ -1,7 +1,8 @@
 """One reference NVT trajectory (RDF target or test): your file if given, else a teacher run from the
 crystal, melted first if asked, equilibrated, then sampled; the phase it ends in is recorded.
 
-Inputs: files (optional, one trajectory with energies and forces, e.g. an AIMD vasprun.xml).
+Inputs: files (optional, one trajectory: an AIMD vasprun.xml with energies and forces, or positions
+only, e.g. a VASP XDATCAR or an extxyz without forces; the metadata's "labelled" says which).
 Params: teacher, md, condition ({temperature_K, repeat, melt_K}), times ({equilibration_fs,
 production_fs, sample_every_fs}), seed. Outputs: dataset (.npz), metadata (JSON). Wildcards: condition.
 A killed job resumes from its checkpoints (ffdiff.workflow.job_checkpoints).
@@ -15,10 +16,11 @@ from ffdiff.workflow import job_checkpoints, start_job, write_json
 
 def run(wildcards, inputs, params, outputs, checkpoints) -> None:
     if inputs.files:
-        dataset = dataset_from_files(inputs.files, temperature=params.condition["temperature_K"])
+        dataset = dataset_from_files(inputs.files, temperature=params.condition["temperature_K"],
+                                     require_labels=False)
         dataset.save(outputs.dataset)
         write_json(outputs.metadata, {"file": inputs.files[0], "n_atoms": dataset.n_atoms, "frames": len(dataset),
-                                      "phase_found": phase_of(dataset.to_frames())})
+                                      "labelled": dataset.labelled, "phase_found": phase_of(dataset.to_frames())})
         return
     condition, times, md = params.condition, params.times, params.md
     dataset, metadata = teacher_dataset(

@@ -1,8 +1,9 @@
-"""Figures of the GNN chain: RDFs of every model against the reference per condition (paper Fig. 4),
+"""Figures of the GNN chain: mean RDFs of every model's stable runs against the reference per condition
+(paper Fig. 4), survival curves of the replicated runs, the RDFs of failed runs before their failure,
 and the training curves.
 
-Inputs: tests (JSON per model × condition), histories (JSON per model). Params: models, conditions,
-label. Outputs: rdf, losses (PNG and PDF each).
+Inputs: tests (JSON per tested model × condition), histories (JSON per trained model). Params: tested,
+models, conditions, label. Outputs: rdf, survival, failed, losses (PNG and PDF each).
 """
 
 import json
@@ -16,10 +17,12 @@ from ffdiff.workflow import start_job
 def run(inputs, params, outputs) -> None:
     tests = read_md_tests(inputs.tests)
     histories = {m: json.loads(Path(p).read_text()) for m, p in zip(params.models, inputs.histories, strict=True)}
-    plotting.save(plotting.gnn_rdfs(tests, models=params.models, conditions=params.conditions,
-                                    reference_label=params.label), outputs.rdf)
+    shown = {"models": params.tested, "conditions": params.conditions}
+    plotting.save(plotting.gnn_rdfs(tests, **shown, reference_label=params.label), outputs.rdf)
+    plotting.save(plotting.gnn_survival(tests, **shown), outputs.survival)
+    plotting.save(plotting.gnn_failed_rdfs(tests, **shown, reference_label=params.label), outputs.failed)
     plotting.save(plotting.gnn_losses(histories), outputs.losses)
-    logger.info("wrote %s and %s", list(outputs.rdf), list(outputs.losses))
+    logger.info("wrote %s", [list(o) for o in (outputs.rdf, outputs.survival, outputs.failed, outputs.losses)])
 
 
 if __name__ == "__main__":

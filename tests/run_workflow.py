@@ -1,6 +1,7 @@
 """Run this checkout's Snakefile in a scratch directory (tests only)."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,9 @@ def edited_config(path: Path, edit, base: Path = ROOT / "config/smoke.yaml") -> 
     edit(config)
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def copy_run(smoke_run: Path, work: Path) -> Path:
+    """A copy of the complete smoke run (mtimes and Snakemake's records kept: nothing reruns by itself)."""
+    shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns("ffdiff-jax-cache"))
+    return work

@@ -44,7 +44,8 @@ def test_package_namespaces_import_only_what_is_used():
     # landscape and phonon jobs: the fits' losses, not scipy's minimisers (half a second)
     ("from ffdiff.fitting.study import landscape_grid, phonon_properties", ("scipy.optimize",)),
     # GNN MD-test and error jobs: no optimiser library
-    ("from ffdiff.fitting.gnn import md_test, error_rows", ("optax",)),
+    ("from ffdiff.fitting.stability import md_runs", ("optax",)),
+    ("from ffdiff.statistics import summarise", ("jax",)),
     # the elastic reference is a JSON file: no JAX
     ("from ffdiff.data.elastic import cubic_reference", ("jax",)),
 ])

@@ -37,6 +37,26 @@ def _check_gnn(gnn: Mapping) -> None:
                              f"(no frame would be recorded), got {gnn[key]['record_every']}")
     _check_teacher_runs(gnn)
     _check_cells(gnn)
+    _check_replicas(gnn)
+
+
+def _check_replicas(gnn: Mapping) -> None:
+    """The RDF target names a condition; teacher trajectories have frames enough for the replicas (a
+    trajectory from a file is checked when it is read)."""
+    trajectories = gnn["trajectories"]
+    target = trajectories.get("rdf_target") or trajectories["train"]
+    if target not in trajectories["conditions"]:
+        raise ValueError(f"gnn.trajectories.rdf_target: {target!r} is not among the conditions "
+                         f"{sorted(trajectories['conditions'])}")
+    frames = int(trajectories["production_fs"] // trajectories["sample_every_fs"])
+    if not trajectories["conditions"][target].get("file"):
+        fewest = min(math.floor(float(f) * frames) for f in gnn["split"][:2])
+        if gnn["rdf"]["replicas"] > fewest:
+            raise ValueError(f"gnn.rdf.replicas: expected at most the {fewest} frames of the RDF target's smaller "
+                             f"split (training or validation), got {gnn['rdf']['replicas']}")
+    if any(not c.get("file") for c in trajectories["conditions"].values()) and gnn["evaluate"]["n_runs"] > frames:
+        raise ValueError(f"gnn.evaluate.n_runs: expected at most the {frames} frames of a reference trajectory, "
+                         f"got {gnn['evaluate']['n_runs']}")
 
 
 def _check_teacher_runs(gnn: Mapping) -> None:
@@ -99,11 +119,11 @@ def _check_cells(gnn: Mapping) -> None:
         if reach > half + 1e-12:
             raise ValueError(f"gnn.rdf_grid: r_max + 4·sigma = {reach:g} Å exceeds {half:g} Å, half the cell width of "
                              f"{where}, the smallest cell an RDF is computed in")
-    train = gnn["trajectories"]["train"]
-    if train in conditions and not conditions[train].get("file"):
-        where, half = cell(train)
+    target = gnn["trajectories"].get("rdf_target") or gnn["trajectories"]["train"]
+    if target in conditions and not conditions[target].get("file"):
+        where, half = cell(target)
         kind = gnn["model"]["kind"]
         cutoff = gnn["model"][kind]["cutoff"]
         if cutoff > half:
             raise ValueError(f"gnn.model.{kind}.cutoff: {cutoff:g} Å exceeds {half:g} Å, half the cell "
-                             f"width of the training {where}, which the RDF fine-tuning's all-pairs list needs")
+                             f"width of the RDF target {where}, which the RDF fine-tuning's all-pairs list needs")

@@ -429,9 +429,10 @@ def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
         n_atoms: number of atoms.
         box: `[3, 3]` periodic cell in Å.
         cutoff: interaction range in Å.
-        position: `[n_atoms, 3]` positions in Å to size a short list for (:func:`short_list`: the
-            pairs inside ``cutoff``, compacted at every evaluation, for energies that support it, the
-            MPGNN among them); ``short_multiplier`` times the pairs found there, at most every pair.
+        position: `[n_atoms, 3]` positions in Å (or `[n_starts, n_atoms, 3]`, runs sharing the list)
+            to size a short list for (:func:`short_list`: the pairs inside ``cutoff``, compacted at
+            every evaluation, for energies that support it, the MPGNN among them);
+            ``short_multiplier`` times the pairs found there (at the densest start), at most every pair.
             A liquid at 2000 K has ~11 neighbours per atom within 3.77 Å out of 63 in a 64-atom cell.
         short_multiplier: head room of the short list over the pairs found at ``position``.
 
@@ -453,5 +454,6 @@ def all_pairs(n_atoms: int, box, cutoff: float, *, position=None,
         cutoff=float(half_width), skin=math.inf, pbc=(True, True, True), three_body=False, minimum_image=True)
     if position is None:
         return nbrs
-    inside = len(_pairs(np.asarray(position, dtype=np.float64), box, (True, True, True), cutoff)[0])
+    starts = np.asarray(position, dtype=np.float64).reshape(-1, n_atoms, 3)
+    inside = max(len(_pairs(start, box, (True, True, True), cutoff)[0]) for start in starts)
     return dataclasses.replace(nbrs, short_capacity=min(len(i), _round_capacity(inside, short_multiplier)))

@@ -82,33 +82,99 @@ def elastic_bars(rows: dict[str, dict]):
     return fig
 
 
-_MODEL_LABELS = {"pretrained": "PT-GNN", "ft": "FT-GNN", "ft_rdf": "FT-GNN (RDF)"}
+_MODEL_LABELS = {"teacher": "teacher (control)", "pretrained": "PT-GNN", "ft_start": "FT-GNN start", "ft": "FT-GNN"}
+
+
+def _model_label(model: str) -> str:
+    """Paper names; an RDF arm ``ft_rdf_30`` is FT-GNN (RDF) with a term of 30 % of the loss at the start."""
+    if model.startswith("ft_rdf_"):
+        return f"FT-GNN (RDF {model.removeprefix('ft_rdf_')} %)"
+    return _MODEL_LABELS.get(model, model)
+
+
+def _condition_title(condition: str) -> str:
+    return condition.replace("_", ", ").replace("216", "216 atoms")
+
+
+def _panels(conditions):
+    fig, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions), 3.0), squeeze=False, sharey=True)
+    return fig, axes[0]
 
 
 def gnn_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, reference_label: str):
-    """g(r) of every model beside the reference, one panel per condition; failed runs are named."""
-    fig, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions), 3.0), squeeze=False, sharey=True)
-    for ax, condition in zip(axes[0], conditions, strict=True):
+    """Mean g(r) of every model's stable runs beside the reference, one panel per condition; the
+    legend gives each model's stable runs out of its runs."""
+    fig, axes = _panels(conditions)
+    for ax, condition in zip(axes, conditions, strict=True):
         first = tests[models[0], condition]
         ax.plot(first["r"], first["g_ref"], color="k", lw=2, label=reference_label)
         for k, model in enumerate(models):
-            test = tests[model, condition]
-            label = _MODEL_LABELS.get(model, model)
-            if test["stable"]:
-                ax.plot(test["r"], test["g"], color=f"C{k}", label=label)
+            runs = tests[model, condition]["runs"]
+            stable = [r["g"] for r in runs if r["stable"] and r["g"] is not None]
+            label = f"{_model_label(model)}: {len(stable)}/{len(runs)} stable"
+            if stable:
+                ax.plot(first["r"], np.mean(stable, axis=0), color=f"C{k}", lw=1, label=label)
             else:
-                ax.plot([], [], color=f"C{k}", ls=":", label=f"{label}: failed at step {test['failed_step']}")
-        ax.set(xlabel="r (Å)", title=condition.replace("_", ", ").replace("216", "216 atoms"))
-        ax.legend(frameon=False, fontsize=7)
-    axes[0][0].set_ylabel("g(r)")
+                ax.plot([], [], color=f"C{k}", ls=":", label=label)
+        ax.set(xlabel="r (Å)", title=_condition_title(condition))
+        ax.legend(frameon=False, fontsize=6)
+    axes[0].set_ylabel("g(r)")
+    return fig
+
+
+def gnn_survival(tests: dict[tuple[str, str], dict], *, models, conditions):
+    """Survival curves: fraction of each model's runs not failed by each step, one panel per condition."""
+    from ffdiff.statistics import survival_curve
+
+    fig, axes = _panels(conditions)
+    for ax, condition in zip(axes, conditions, strict=True):
+        for k, model in enumerate(models):
+            test = tests[model, condition]
+            steps, alive = survival_curve(test["runs"], test["n_steps"])
+            ax.step(steps, alive + 0.006 * (k - len(models) / 2), where="post", color=f"C{k}", lw=1,
+                    label=_model_label(model))  # offset a little: equal curves stay visible
+        ax.set(xlabel="MD step", title=_condition_title(condition), ylim=(-0.05, 1.08))
+        ax.legend(frameon=False, fontsize=6, loc="lower left")
+    axes[0].set_ylabel("fraction of runs stable")
+    return fig
+
+
+def gnn_failed_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, reference_label: str):
+    """g(r) of every failed run over its last recorded frames before the failure (``g_final``),
+    against the reference, one column per condition; the bottom row enlarges r < 2.2 Å, where the
+    reference has no pairs and a collapsing model puts some (the paper's Fig. 4)."""
+    fig, axes = plt.subplots(2, len(conditions), figsize=(3.6 * len(conditions), 5.4), squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1]})
+    for top, zoom, condition in zip(axes[0], axes[1], conditions, strict=True):
+        first = tests[models[0], condition]
+        for ax in (top, zoom):
+            ax.plot(first["r"], first["g_ref"], color="k", lw=2, label=reference_label if ax is top else None)
+        for k, model in enumerate(models):
+            failed = [r for r in tests[model, condition]["runs"] if r.get("g_final") is not None]
+            for n, run in enumerate(failed):
+                for ax in (top, zoom):
+                    ax.plot(first["r"], run["g_final"], color=f"C{k}", lw=0.7, alpha=0.7,
+                            label=f"{_model_label(model)}: {len(failed)} failed" if n == 0 and ax is top else None)
+        top.set(title=_condition_title(condition))
+        top.legend(frameon=False, fontsize=6)
+        zoom.set(xlabel="r (Å)", xlim=(first["r"][0], 2.2))
+        zoom.set_ylim(bottom=0.0)
+    axes[0][0].set_ylabel("g(r), last frames before failure")
+    axes[1][0].set_ylabel("g(r), r < 2.2 Å")
+    fig.tight_layout()
     return fig
 
 
 def gnn_losses(runs: dict[str, dict]):
     """Learning curves, one panel per training stage: training and validation loss per epoch, the
-    learning rate, the best epoch, and why training stopped (``runs``: model -> history JSON)."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4), squeeze=False)
-    for ax, (model, run) in zip(axes[0], runs.items(), strict=True):
+    learning rate, the best epoch, why training stopped and, for an RDF arm, the RDF term's share of
+    the loss (``runs``: model -> history JSON); three panels to a row."""
+    columns = min(3, len(runs))
+    rows = -(-len(runs) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False)
+    for ax in axes.ravel()[len(runs):]:
+        ax.set_visible(False)
+    for ax, (model, run) in zip(axes.ravel(), runs.items(), strict=False):
         history, summary = run["history"], run.get("summary", {})
         epochs = [h["epoch"] for h in history]
         # markers: a one-epoch stage is a single point, which a bare line would not draw
@@ -123,9 +189,12 @@ def gnn_losses(runs: dict[str, dict]):
             top.set(yscale="log")
             top.set_ylabel("learning rate", color="C2")
         handles = [h for axis in dict.fromkeys((ax, top)) for h in axis.get_legend_handles_labels()[0]]
-        title = _MODEL_LABELS.get(model, model)
+        title = _model_label(model)
         if summary.get("stop_reason"):
             title += f"\nstopped: {summary['stop_reason']} ({summary['steps']} steps)"
+        if "global_share" in history[0]:
+            title += (f"\nRDF term {history[0]['global_share']:.0%} of the loss in epoch 1, "
+                      f"{history[-1]['global_share']:.0%} in epoch {epochs[-1]}")
         ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
         ax.title.set_fontsize(8)
         top.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)

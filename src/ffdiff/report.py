@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from ffdiff.results import best_run
@@ -95,38 +96,145 @@ def _summary_row(potential, fit, params, fitted, props) -> dict:
     }
 
 
-GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_atom", "force_rmse", "force_mae",
-               "rdf_mse", "stable", "failed_step", "phase", "msd_A2", "temperature_drift_K"]
+GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_atom", "force_rmse", "force_mae"]
 
 
-def gnn_table(errors: dict[str, dict], tests: dict[tuple[str, str], dict], *, models, conditions) -> pd.DataFrame:
-    """Table 6: per model, energy/force errors on the ``train`` and ``test`` splits (and on
-    ``snapshots_test``, the pretraining snapshots' test split, where ``errors`` has it), then one row per
-    MD test condition with its RDF MSE, whether it stayed stable and the step it failed at (a failed
-    run has no RDF MSE: its RDF would be meaningless), and its phase check (:func:`ffdiff.fitting.gnn.md_test`:
-    the phase found, crystal or liquid, none for a failed run; MSD over the run in Å²; temperature drift in K)."""
+def gnn_table(errors: dict[str, dict], *, models) -> pd.DataFrame:
+    """Table 6's energy/force part: per model, errors on the ``train`` and ``test`` splits (and on
+    ``snapshots_test``, the pretraining snapshots' test split, where ``errors`` has it)."""
+    rows = [{"model": model, "condition": split, **errors[model][split]}
+            for model in models for split in ("train", "test", "snapshots_test") if split in errors[model]]
+    return pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)
+
+
+STABILITY_COLUMNS = ["model", "condition", "rdf_weight", "n_runs", "n_stable", "survival_low", "survival_high",
+                     "median_failed_step", "rdf_mse_mean", "rdf_mse_low", "rdf_mse_high", "rdf_mse_noise_floor",
+                     "phase", "temperature_drift_K"]
+
+
+def _arm_group(model: str) -> str:
+    """The table's model family: ``ft_rdf_30`` -> ``ft_rdf`` (its weight is in ``rdf_weight``)."""
+    return "ft_rdf" if model.startswith("ft_rdf_") else model
+
+
+def stability_table(tests: dict[tuple[str, str], dict], *, tested, conditions, weights: dict[str, float]) -> pd.DataFrame:
+    """One row per tested model and condition from the replicated MD tests' summaries
+    (:func:`ffdiff.statistics.summarise`); ``model`` is teacher, pretrained, ft or ft_rdf (one row per
+    RDF weight, ``weights``: arm -> weight; ft's is 0, the others' empty); ``rdf_mse_noise_floor`` is
+    the teacher's mean RDF MSE at that condition, the error of a perfect model through this harness."""
     rows = []
-    for model in models:
-        for split in ("train", "test", "snapshots_test"):
-            if split in errors[model]:
-                rows.append({"model": model, "condition": split, **errors[model][split]})
-        for condition in conditions:
-            test = tests[model, condition]
-            rows.append({"model": model, "condition": condition, "rdf_mse": test.get("rdf_mse"),
-                         "stable": test["stable"], "failed_step": test["failed_step"], "phase": test.get("phase"),
-                         "msd_A2": test.get("msd_A2"), "temperature_drift_K": test.get("temperature_drift_K")})
-    table = pd.DataFrame(rows).reindex(columns=GNN_COLUMNS)
-    return table.astype({"failed_step": "Int64", "stable": "boolean"})
+    for condition in conditions:
+        floor = tests["teacher", condition]["summary"]["rdf_mse_mean"] if ("teacher", condition) in tests else None
+        for model in tested:
+            summary = tests[model, condition]["summary"]
+            rows.append({**summary, "model": _arm_group(model), "condition": condition,
+                         "rdf_weight": weights.get(model), "rdf_mse_noise_floor": floor})
+    table = pd.DataFrame(rows).reindex(columns=STABILITY_COLUMNS)
+    return table.astype({"n_runs": int, "n_stable": int})
+
+
+COMPARISON_COLUMNS = ["condition", "arm", "rdf_weight", "survival_ft", "survival_arm", "p_survival",
+                      "p_survival_holm", "stability", "rdf_mse_ft", "rdf_mse_arm", "p_rdf", "p_rdf_holm", "rdf"]
+
+
+def comparison_table(tests: dict[tuple[str, str], dict], *, arms, conditions, weights: dict[str, float],
+                     control: str = "ft") -> pd.DataFrame:
+    """Every RDF arm against ``control`` at every condition (:func:`ffdiff.statistics.compare`), the
+    p-values Holm-corrected across the whole table (both measures), and a verdict per measure at
+    1 - :data:`~ffdiff.statistics.CONFIDENCE`: "more stable"/"less stable", "closer RDF"/"further RDF",
+    or "no difference detected"."""
+    from ffdiff.statistics import compare, holm, verdict
+
+    rows = []
+    for condition in conditions:
+        control_runs = tests[control, condition]["runs"]
+        for arm in arms:
+            if arm == control:
+                continue
+            runs = tests[arm, condition]["runs"]
+            result = compare(runs, control_runs)
+            rows.append({"condition": condition, "arm": arm, "rdf_weight": weights.get(arm),
+                         "survival_ft": tests[control, condition]["summary"]["n_stable"] / len(control_runs),
+                         "survival_arm": tests[arm, condition]["summary"]["n_stable"] / len(runs),
+                         "rdf_mse_ft": tests[control, condition]["summary"]["rdf_mse_mean"],
+                         "rdf_mse_arm": tests[arm, condition]["summary"]["rdf_mse_mean"], **result})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table.reindex(columns=COMPARISON_COLUMNS)
+    p = np.concatenate([table["p_survival"], table["p_rdf"]])
+    tested = np.isfinite(p)
+    adjusted = np.full(p.shape, np.nan)
+    adjusted[tested] = holm(p[tested])
+    table["p_survival_holm"], table["p_rdf_holm"] = adjusted[:len(table)], adjusted[len(table):]
+    table["stability"] = [verdict(d, q, "more stable", "less stable")
+                          for d, q in zip(table["survival_difference"], table["p_survival_holm"], strict=True)]
+    table["rdf"] = [verdict(-d, q, "closer RDF", "further RDF")
+                    for d, q in zip(table["rdf_mse_difference"], table["p_rdf_holm"], strict=True)]
+    return table.reindex(columns=COMPARISON_COLUMNS)
+
+
+def rdf_scales(tests: dict[tuple[str, str], dict], *, reference: str, conditions) -> dict[str, float]:
+    """RDF MSE between the reference g(r) of ``reference`` and of every other condition on the same
+    grid: the size of a real structural difference, to read the noise floor against."""
+    base = np.asarray(next(t for (m, c), t in tests.items() if c == reference)["g_ref"], dtype=float)
+    out = {}
+    for condition in conditions:
+        if condition != reference:
+            g = np.asarray(next(t for (m, c), t in tests.items() if c == condition)["g_ref"], dtype=float)
+            if g.shape == base.shape:
+                out[condition] = float(np.mean((g - base) ** 2))
+    return out
 
 
 TRAINING_COLUMNS = ["model", "epochs", "steps", "best_epoch", "best_validation_loss", "converged", "stop_reason",
-                    "final_learning_rate"]
+                    "final_learning_rate", "rdf_weight", "rdf_share_start", "rdf_share_last_epoch",
+                    "rdf_mse_validation_start", "rdf_mse_validation_best"]
 
 
 def training_table(runs: dict[str, dict]) -> pd.DataFrame:
     """One row per training stage (model -> its history JSON): epochs and optimiser steps taken, the
     best epoch and its validation loss, and why training stopped (``converged`` is False when the
-    epoch limit stopped a run that was still improving)."""
-    rows = [{"model": model, **{k: run["summary"][k] for k in TRAINING_COLUMNS[1:-1]},
-             "final_learning_rate": run["history"][-1].get("learning_rate")} for model, run in runs.items()]
+    epoch limit stopped a run that was still improving); for the fine-tuning arms the RDF weight, the
+    RDF term's share of the loss at the start and over the last epoch, and the RDF MSE of the fixed
+    validation runs at the start and for the kept parameters."""
+    rows = []
+    for model, run in runs.items():
+        diagnostics = run.get("diagnostics", {})
+        rows.append({"model": model, **{k: run["summary"][k] for k in TRAINING_COLUMNS[1:7]},
+                     "final_learning_rate": run["history"][-1].get("learning_rate"),
+                     "rdf_weight": diagnostics.get("rdf_weight"), "rdf_share_start": diagnostics.get("rdf_share_start"),
+                     "rdf_share_last_epoch": run["history"][-1].get("global_share",
+                                                                    0.0 if "rdf_weight" in diagnostics else None),
+                     "rdf_mse_validation_start": diagnostics.get("rdf_mse_start"),
+                     "rdf_mse_validation_best": diagnostics.get("rdf_mse_best")})
     return pd.DataFrame(rows).reindex(columns=TRAINING_COLUMNS)
+
+
+def _scientific(table: pd.DataFrame, columns) -> pd.DataFrame:
+    """``table`` with ``columns`` as text in 3-digit scientific notation (RDF errors span decades)."""
+    out = table.copy()
+    for column in columns:
+        out[column] = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2e}")
+                       for v in out[column]]
+    return out
+
+
+def stability_page(table: pd.DataFrame, comparison: pd.DataFrame, scales: dict[str, float], *, reference: str,
+                   label: str) -> str:
+    """The replicated MD tests as Markdown: the scale of a real structural difference, the stability
+    table, the arm comparison, and one verdict line per condition."""
+    from ffdiff.statistics import CONFIDENCE
+
+    mse = ["rdf_mse_mean", "rdf_mse_low", "rdf_mse_high", "rdf_mse_noise_floor"]
+    lines = [f"Reference: {label}. Intervals: {CONFIDENCE:.0%} (survival: exact binomial; RDF MSE: Student t over "
+             f"the runs). Scale of a real structural difference, the RDF MSE between the reference g(r) at "
+             f"{reference} and at: " + ", ".join(f"{c} {v:.2e}" for c, v in scales.items()) + ".", "",
+             to_markdown(_scientific(table, mse), digits=3), "",
+             f"Each RDF arm against ft (Fisher's exact test for survival, Welch's t-test for the RDF MSE, "
+             f"Holm-corrected across the table; verdicts at the {1 - CONFIDENCE:.0%} level):", "",
+             to_markdown(_scientific(comparison, ["rdf_mse_ft", "rdf_mse_arm"]), digits=3), ""]
+    for condition, rows in comparison.groupby("condition", sort=False):
+        verdicts = "; ".join(f"{r.arm} (weight {r.rdf_weight:.3g}): survival {r.stability}, RDF {r.rdf}"
+                             for r in rows.itertuples())
+        lines.append(f"- {condition}: {verdicts}.")
+    return "\n".join(lines) + "\n"

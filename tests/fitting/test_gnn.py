@@ -24,10 +24,18 @@ def test_rdf_loss_gradient_matches_finite_differences():
     atoms = _liquid_like()
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = 1.0 + 0.5 * np.sin(rdf.grid)
-    md = MDSettings(n_steps=20, temperature_K=2000.0, record_every=4, seed=3)
-    loss, _ = init_rdf_loss(model, atoms.positions, atoms.cell.array, g_ref, rdf, md, params)
+    md = MDSettings(n_steps=20, temperature_K=2000.0, record_every=4, replicas=2)
+    starts = np.stack([_liquid_like(seed).positions for seed in range(3)])
+    draw = init_rdf_loss(model, starts, atoms.cell.array, g_ref, rdf, md)
+    rdf_key = jax.random.key(3)
+
+    def loss(p):
+        return draw(p, rdf_key)
+
     grads = jax.jit(jax.grad(loss))(params)
     value = jax.jit(loss)
+    # every step draws afresh: another key, other starts and velocities, another loss
+    assert float(value(params)) != float(jax.jit(draw)(params, jax.random.key(4)))
     leaves = [("decoder", "w", (3, 0)), ("steps", "step0", "message", "layer1", "w", (2, 5)),
               ("edge_embedding", "w", (1, 4))]
     for *path, index in leaves:
@@ -328,3 +336,45 @@ def test_float32_training_tracks_float64_to_the_printed_digits(frames):
     assert loss32 == pytest.approx(loss64, rel=5e-4)
     for key in err64:
         assert f"{err32[key]:.4g}" == f"{err64[key]:.4g}", (key, err32[key], err64[key])
+
+
+def test_rdf_arms_set_the_term_to_its_share_and_log_it():
+    """fit_rdf: the weight makes the RDF term the asked share of the loss at the start, the share is
+    logged per epoch near it, a rerun is bit-identical (fresh draws come from the step's key), and
+    share 0 (the control arm) trains on energies and forces alone."""
+    from ffdiff import Calculator
+    from ffdiff.fitting.gnn import fit_rdf, reference_rdf, rdf_weight
+
+    rng = np.random.default_rng(1)
+    atoms_list = []
+    for _ in range(8):
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+        atoms.positions += rng.normal(0.0, 0.15, atoms.positions.shape)
+        atoms.calc = Calculator("edip")
+        atoms.get_potential_energy()
+        atoms_list.append(atoms)
+    data = Dataset.from_frames(atoms_list, "rattled")
+    model, start = new_model(SMALL, seed=0, **normalisation(data))
+    stacked = stack_frames(data, model.config.cutoff)
+    splits = {"train": stacked.take(np.arange(6)), "validation": stacked.take(np.arange(6, 8))}
+    starts = {"train": data.positions[:6], "validation": data.positions[6:]}
+    rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
+    g_ref = reference_rdf(data, rdf) * 0.9  # a target the model is away from
+    md = MDSettings(n_steps=10, temperature_K=1500.0, record_every=5, replicas=2)
+    settings = TrainSettings(epochs=2, batch_size=3, learning_rate=1e-4, decay_patience=2, patience=2, seed=2)
+
+    def arm(share):
+        return fit_rdf(model, start, splits, starts, data.cells[0], g_ref, settings, rdf, md, share=share,
+                       progress=False)
+
+    best, history, _, diagnostics = arm(0.5)
+    assert diagnostics["rdf_weight"] == pytest.approx(
+        rdf_weight(0.5, diagnostics["ef_loss_start"], diagnostics["rdf_mse_start"]), rel=1e-12)
+    assert 0.25 < history[0]["global_share"] < 0.75, history
+    again, history_again, _, _ = arm(0.5)
+    assert history_again == history
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), again, best)
+    control, control_history, _, control_diagnostics = arm(0.0)
+    assert control_diagnostics["rdf_weight"] == 0.0 and "global_share" not in control_history[0]
+    assert not all(np.array_equal(np.asarray(a), np.asarray(b))
+                   for a, b in zip(jax.tree.leaves(control), jax.tree.leaves(best), strict=True))

@@ -142,7 +142,13 @@ def test_phonon_file_not_needed_by_the_paper_source():
                  "gnn.split: expected train/validation/test fractions summing to 1, got [0.6, 0.2, 0.3] (sum 1.1)",
                  id="split"),
     pytest.param(lambda c: c["gnn"]["rdf"].update(record_every=50), "gnn.rdf.record_every: expected at most "
-                 "gnn.rdf.md_steps = 20", id="rdf-record-every"),
+                 "gnn.rdf.md_steps = 10", id="rdf-record-every"),
+    pytest.param(lambda c: c["gnn"]["rdf"].update(replicas=7), "gnn.rdf.replicas: expected at most the 6 frames of "
+                 "the RDF target's smaller split (training or validation), got 7", id="rdf-replicas"),
+    pytest.param(lambda c: c["gnn"]["evaluate"].update(n_runs=31), "gnn.evaluate.n_runs: expected at most the 30 "
+                 "frames of a reference trajectory, got 31", id="evaluate-runs"),
+    pytest.param(lambda c: c["gnn"]["trajectories"].update(rdf_target="2500K"), "gnn.trajectories.rdf_target: "
+                 "'2500K' is not among the conditions ['2000K', '2000K_216', '3000K']", id="rdf-target"),
     pytest.param(lambda c: c["gnn"]["evaluate"].update(record_every=500), "gnn.evaluate.record_every: expected at "
                  "most gnn.evaluate.md_steps = 100", id="evaluate-record-every"),
     pytest.param(lambda c: c["gnn"]["snapshots"].update(sample_every_fs=2.5), "gnn.snapshots.sample_every_fs: "
@@ -155,7 +161,7 @@ def test_phonon_file_not_needed_by_the_paper_source():
     pytest.param(lambda c: c["gnn"]["snapshots"]["conditions"][1].update(name="cubic_300K"),
                  "gnn.snapshots.conditions: name 'cubic_300K' appears twice", id="duplicate-name"),
     pytest.param(lambda c: c["gnn"]["model"]["mpgnn"].update(cutoff=6.0),
-                 "gnn.model.mpgnn.cutoff: 6 Å exceeds 5.431 Å, half the cell width of the training trajectory 2000K",
+                 "gnn.model.mpgnn.cutoff: 6 Å exceeds 5.431 Å, half the cell width of the RDF target trajectory 2000K",
                  id="cutoff"),
     pytest.param(lambda c: c["gnn"]["model"].update(kind="energy_graph_net", energy_graph_net={"cutoff": 5.5}),
                  "gnn.model.energy_graph_net.cutoff: 5.5 Å exceeds 5.431 Å", id="cutoff-energy-graph-net"),
@@ -166,8 +172,8 @@ def test_constraints_between_keys(edit, message):
 
 
 def test_check_config_names_the_key_of_the_full_config():
-    with pytest.raises(ValueError, match=re.escape("gnn.rdf.record_every: expected at most gnn.rdf.md_steps = 200")):
-        parsed(lambda c: c["gnn"]["rdf"].update(record_every=201), base="config.yaml")
+    with pytest.raises(ValueError, match=re.escape("gnn.rdf.record_every: expected at most gnn.rdf.md_steps = 60")):
+        parsed(lambda c: c["gnn"]["rdf"].update(record_every=61), base="config.yaml")
 
 
 def test_user_trajectory_cells_are_not_checked():

@@ -49,7 +49,7 @@ def test_new_ffdiff_version_reruns_every_computation_but_no_download(smoke_run, 
     plan = planned_jobs(smoke_run, CONFIG, "--rerun-triggers", "params", snakefile=checkout / "Snakefile")
     assert "download_phonopy_sdist" not in plan and "extract_phonopy_example" not in plan
     assert plan["fit"] == 8 and plan["check_potential"] == 2 and plan["gnn_pretrain"] == 1
-    assert plan["gnn_snapshots"] == 1 and plan["gnn_md_test"] == 9
+    assert plan["gnn_snapshots"] == 1 and plan["gnn_md_test"] == 12
 
 
 def test_a_fit_rerun_elsewhere_is_bit_identical(smoke_run, tmp_path, monkeypatch):

@@ -179,27 +179,47 @@ def test_paper_source_offline_fails_clearly(paper_server, tmp_path):
 
 
 def test_gnn_chain_outputs(smoke_run):
-    """Table 6 layout: errors on train/test, one MD test per condition, stable or failed with a step."""
+    """Table 6's error part per trained model; the replicated MD tests as the stability table of the
+    output contract, the teacher (positive control) stable in every run and at the noise floor; the
+    runs of one model and condition independent, the same plan for every model; the arm comparison;
+    the RDF arm's share of the loss in the training table."""
     import pandas as pd
 
     from ffdiff.fitting.gnn import load_model
-    from ffdiff.report import GNN_COLUMNS
+    from ffdiff.report import GNN_COLUMNS, STABILITY_COLUMNS
 
     table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")
     assert list(table.columns) == GNN_COLUMNS
-    assert list(table.model.unique()) == ["pretrained", "ft", "ft_rdf"]
-    assert list(table.condition[:6]) == ["train", "test", "snapshots_test", "2000K", "2000K_216", "3000K"]
-    errors = table[table.condition.isin(["train", "test", "snapshots_test"])]
-    assert len(errors) == 9
-    assert (errors.force_rmse > errors.force_mae).all() and errors.energy_rmse_mev_atom.notna().all()
-    tests = table[~table.condition.isin(["train", "test", "snapshots_test"])]
-    assert (tests.stable.astype(bool) == tests.rdf_mse.notna()).all()
-    assert (tests.stable.astype(bool) == tests.failed_step.isna()).all()
+    assert list(table.model.unique()) == ["pretrained", "ft_start", "ft", "ft_rdf_50"]
+    assert list(table.condition[:3]) == ["train", "test", "snapshots_test"] and len(table) == 12
+    assert (table.force_rmse > table.force_mae).all() and table.energy_rmse_mev_atom.notna().all()
     assert "surrogate" in (smoke_run / "results/tables/gnn_metrics.md").read_text()
-    model, params, meta = load_model(smoke_run / "results/gnn/ft_rdf/model.npz")
-    assert meta["stage"] == "ft_rdf" and model.config.features == 16
+
+    stability = pd.read_csv(smoke_run / "results/tables/gnn_stability.csv")
+    assert list(stability.columns) == STABILITY_COLUMNS
+    assert stability.model.tolist() == ["teacher", "pretrained", "ft", "ft_rdf"] * 3
+    assert (stability.n_runs == 2).all() and (stability.n_stable <= stability.n_runs).all()
+    teacher = stability[stability.model == "teacher"]
+    assert (teacher.n_stable == teacher.n_runs).all()
+    assert np.allclose(teacher.rdf_mse_mean, teacher.rdf_mse_noise_floor)
+    assert (stability[stability.model == "ft"].rdf_weight == 0).all()
+    assert (stability[stability.model == "ft_rdf"].rdf_weight > 0).all()
+    plans = {}
+    for model in ("teacher", "pretrained", "ft", "ft_rdf_50"):
+        runs = json.loads((smoke_run / f"results/gnn/{model}/md_3000K.json").read_text())["runs"]
+        plans[model] = [(r["start_frame"], r["seed"]) for r in runs]
+        assert len(set(plans[model])) == len(runs) == 2 and len({s for _, s in plans[model]}) == 2
+    assert len(set(map(tuple, plans.values()))) == 1  # every model the same starts and seeds
+    comparison = pd.read_csv(smoke_run / "results/tables/gnn_comparison.csv")
+    assert comparison.arm.tolist() == ["ft_rdf_50"] * 3
+    assert set(comparison.stability) <= {"more stable", "less stable", "no difference detected", "not tested"}
+    training = pd.read_csv(smoke_run / "results/tables/gnn_training.csv").set_index("model")
+    assert training.loc["ft_rdf_50", "rdf_share_start"] == 0.5 and training.loc["ft", "rdf_weight"] == 0
+    assert 0 < training.loc["ft_rdf_50", "rdf_share_last_epoch"] < 1
+    model, params, meta = load_model(smoke_run / "results/gnn/ft_rdf_50/model.npz")
+    assert meta["stage"] == "ft_rdf_50" and model.config.features == 16
     assert not (smoke_run / CHECKPOINTS).exists()  # finished jobs keep no checkpoints
-    for name in ("gnn_rdf", "gnn_losses"):
+    for name in ("gnn_rdf", "gnn_losses", "gnn_survival", "gnn_failed_rdf"):
         assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 10_000
     trajectory = json.loads((smoke_run / "resources/gnn/trajectory_2000K_216.json").read_text())
     assert trajectory["n_atoms"] == 216 and trajectory["phase_found"] in ("crystal", "liquid")
@@ -286,10 +306,15 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
 
 
 def test_readme_gnn_table_has_the_generated_layout(smoke_run):
-    """The README's GNN block comes from a full run (too long for CI): same header and rows as the
-    table this checkout generates."""
+    """The README's GNN blocks come from a full run (too long for CI): the error table's header and
+    rows (6 trained models × 3 splits) and the stability table's header as this checkout generates."""
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- gnn:begin -->\n", 1)[1].split("<!-- gnn:end -->", 1)[0]
     generated = (smoke_run / "results/tables/gnn_metrics.md").read_text()
     assert block.splitlines()[:4] == generated.splitlines()[:4]
-    assert len(block.splitlines()) == 2 + 2 + 3 * (3 + 4)  # caption, blank, header, rule; 3 models × 7 rows
+    assert len(block.splitlines()) == 2 + 2 + 6 * 3  # caption, blank, header, rule; 6 models × 3 splits
+    stability = readme.split("<!-- stability:begin -->\n", 1)[1].split("<!-- stability:end -->", 1)[0]
+    generated = (smoke_run / "results/tables/gnn_stability.md").read_text().splitlines()
+    assert stability.splitlines()[2:4] == generated[2:4]  # the table's header and rule
+    rows = [line for line in stability.splitlines() if line.startswith("| ")]
+    assert len(rows) == (1 + 6 * 4) + (1 + 3 * 4)  # header and 6 tested models × 4 conditions; 3 arms × 4

@@ -12,17 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from run_workflow import ROOT, edited_config, planned_jobs, snakemake
+from run_workflow import ROOT, copy_run, edited_config, planned_jobs, snakemake
 
 from ffdiff.workflow import CHECKPOINTS
 
 SMOKE = ROOT / "config/smoke.yaml"
-
-
-def copy_run(smoke_run: Path, work: Path) -> Path:
-    """A copy of the complete smoke run (mtimes and Snakemake's records kept: nothing reruns by itself)."""
-    shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns("ffdiff-jax-cache"))
-    return work
 
 
 def arrays(path: Path) -> dict[str, np.ndarray]:
@@ -72,19 +66,21 @@ def test_forced_rerun_trains_and_a_new_model_shape_needs_no_cleanup(smoke_run, t
 
 
 def test_gnn_stages_rerun_from_scratch_are_bit_identical(smoke_run, tmp_path):
-    """FT-GNN, FT-GNN (RDF) and an MD test recomputed in a fresh directory from the same upstream files
-    (same config, versions and threads) give the same arrays."""
+    """FT-GNN, FT-GNN (RDF), replicated MD tests and the stability table recomputed in a fresh directory
+    from the same upstream files (same config, versions and threads) give the same bytes."""
     work = tmp_path / "work"
     shutil.copytree(smoke_run / "resources", work / "resources")  # mtimes kept: nothing upstream reruns
     shutil.copytree(smoke_run / "results/gnn/pretrained", work / "results/gnn/pretrained",
                     ignore=shutil.ignore_patterns("md_*", "errors.json"))
-    targets = ["results/gnn/ft/model.npz", "results/gnn/ft_rdf/model.npz", "results/gnn/pretrained/md_3000K.json"]
-    snakemake(work, *targets, "--rerun-triggers", "mtime")
-    for target in targets[:2]:
+    targets = ["results/gnn/ft/model.npz", "results/gnn/ft_rdf_50/model.npz"]
+    tables = ["results/tables/gnn_stability.csv", "results/tables/gnn_comparison.csv"]
+    snakemake(work, *targets, *tables, "--rerun-triggers", "mtime")
+    for target in targets:
         assert_same_arrays(work / target, smoke_run / target)
         history = Path(target).with_name("history.json")
         assert (work / history).read_bytes() == (smoke_run / history).read_bytes()
-    assert (work / targets[2]).read_bytes() == (smoke_run / targets[2]).read_bytes()
+    for target in [*tables, "results/gnn/pretrained/md_3000K.json", "results/gnn/teacher/md_3000K.json"]:
+        assert (work / target).read_bytes() == (smoke_run / target).read_bytes(), target
 
 
 def test_a_config_file_replaces_the_default_config_from_the_repository_root(tmp_path):

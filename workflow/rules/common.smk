@@ -181,12 +181,25 @@ def get_elastic_inputs(wildcards):
     return {}
 
 
-GNN_MODELS = ["pretrained", "ft", "ft_rdf"]
+def share_tag(share):
+    """The arm name of an RDF share: 0.3 -> ft_rdf_30 (percent of the loss at the start)."""
+    return f"ft_rdf_{round(100 * share):d}"
+
+
+# Fine-tuning arms: both continue from ft_start (the converged energy/force fine-tuning) with the same
+# data, epochs, schedule and seed; ft adds nothing, each ft_rdf_<pct> an RDF term that is <pct> % of
+# the loss at the start.
+GNN_SHARES = {"ft": 0.0} | {share_tag(s): s for s in config["gnn"]["rdf"]["shares"]}
+GNN_ARMS = list(GNN_SHARES)
+GNN_MODELS = ["pretrained", "ft_start", *GNN_ARMS]  # the trained models
+GNN_TESTED = ["teacher", "pretrained", *GNN_ARMS]  # the models of the MD tests
 GNN_CONDITIONS = sorted(config["gnn"]["trajectories"]["conditions"])
 
 
 wildcard_constraints:
     model=one_of(GNN_MODELS),
+    tested=one_of(GNN_TESTED),
+    arm=one_of(GNN_ARMS),
     condition=one_of(GNN_CONDITIONS),
 
 
@@ -195,25 +208,41 @@ def gnn_condition_cfg(wildcards):
     return canonical(config["gnn"]["trajectories"]["conditions"][wildcards.condition])
 
 
-def get_gnn_train_trajectory():
-    train = config["gnn"]["trajectories"]["train"]
-    if train not in GNN_CONDITIONS:
+def gnn_trajectory_of(key):
+    """The trajectory file of the condition named at ``gnn.trajectories.<key>``."""
+    name = config["gnn"]["trajectories"][key] or config["gnn"]["trajectories"]["train"]
+    if name not in GNN_CONDITIONS:
         raise ValueError(
-            f"gnn.trajectories.train = {train!r} is not among the conditions {GNN_CONDITIONS}"
+            f"gnn.trajectories.{key} = {name!r} is not among the conditions {GNN_CONDITIONS}"
         )
-    return f"resources/gnn/trajectory_{train}.npz"
+    return f"resources/gnn/trajectory_{name}.npz"
 
 
-def get_gnn_train_temperature():
-    return config["gnn"]["trajectories"]["conditions"][
-        config["gnn"]["trajectories"]["train"]
-    ]["temperature_K"]
+def get_gnn_train_trajectory():
+    return gnn_trajectory_of("train")
+
+
+def get_gnn_rdf_target():
+    return gnn_trajectory_of("rdf_target")
+
+
+def get_gnn_rdf_temperature():
+    trajectories = config["gnn"]["trajectories"]
+    name = trajectories["rdf_target"] or trajectories["train"]
+    return trajectories["conditions"][name]["temperature_K"]
+
+
+def get_gnn_tested_model(wildcards):
+    """The tested model's file (none for the teacher, a potential of the library)."""
+    if wildcards.tested == "teacher":
+        return []
+    return f"results/gnn/{wildcards.tested}/model.npz"
 
 
 def get_gnn_tests():
     return expand(
-        "results/gnn/{model}/md_{condition}.json",
-        model=GNN_MODELS,
+        "results/gnn/{tested}/md_{condition}.json",
+        tested=GNN_TESTED,
         condition=GNN_CONDITIONS,
     )
 
@@ -221,6 +250,7 @@ def get_gnn_tests():
 def get_final_output():
     return [
         "results/tables/gnn_metrics.md",
+        "results/tables/gnn_stability.md",
         "results/figures/gnn_rdf.png",
         "results/tables/potentials_check.md",
         "results/tables/fit_summary.md",

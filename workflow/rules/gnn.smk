@@ -94,8 +94,8 @@ rule gnn_finetune:
         model="results/gnn/pretrained/model.npz",
         trajectory=get_gnn_train_trajectory(),
     output:
-        model="results/gnn/ft/model.npz",
-        history="results/gnn/ft/history.json",
+        model="results/gnn/ft_start/model.npz",
+        history="results/gnn/ft_start/history.json",
     log:
         "logs/gnn_finetune.log",
     benchmark:
@@ -110,38 +110,45 @@ rule gnn_finetune:
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "Fine-tuning the GNN on energies and forces (FT-GNN)"
+        "Fine-tuning the GNN on energies and forces to convergence (the start of every arm)"
     script:
         "../../scripts/gnn_finetune.py"
 
 
 rule gnn_rdf:
     input:
-        model="results/gnn/pretrained/model.npz",
+        model="results/gnn/ft_start/model.npz",
         trajectory=get_gnn_train_trajectory(),
+        target=get_gnn_rdf_target(),
     output:
-        model="results/gnn/ft_rdf/model.npz",
-        history="results/gnn/ft_rdf/history.json",
+        model="results/gnn/{arm}/model.npz",
+        history="results/gnn/{arm}/history.json",
     log:
-        "logs/gnn_rdf.log",
+        "logs/gnn_rdf/{arm}.log",
     benchmark:
-        "results/benchmarks/gnn_rdf.tsv"
+        "results/benchmarks/gnn_rdf/{arm}.tsv"
     priority: 1
     conda:
         "../envs/ffdiff.yaml"
     threads: training_threads("gnn", "rdf", "training")
     params:
+        share=lambda wildcards: GNN_SHARES[wildcards.arm],
         rdf=cfg("gnn", "rdf"),
         grid=cfg("gnn", "rdf_grid"),
         md=cfg("gnn", "md"),
-        temperature_K=get_gnn_train_temperature(),
+        temperature_K=get_gnn_rdf_temperature(),
         split=cfg("gnn", "split"),
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "Fine-tuning the GNN on energies, forces and the RDF through MD (FT-GNN (RDF))"
+        "Continuing the fine-tuning: arm {wildcards.arm} (RDF term through MD: share {params.share} of the loss)"
     script:
         "../../scripts/gnn_rdf.py"
+
+
+rule gnn_arms:
+    input:
+        expand("results/gnn/{arm}/model.npz", arm=GNN_ARMS),
 
 
 rule gnn_errors:
@@ -167,17 +174,20 @@ rule gnn_errors:
 
 rule gnn_md_test:
     input:
-        model="results/gnn/{model}/model.npz",
+        model=get_gnn_tested_model,
         trajectory=f"{GNN}/trajectory_{{condition}}.npz",
     output:
-        result="results/gnn/{model}/md_{condition}.json",
+        result="results/gnn/{tested}/md_{condition}.json",
     log:
-        "logs/gnn_md_test/{model}/{condition}.log",
+        "logs/gnn_md_test/{tested}/{condition}.log",
     benchmark:
-        "results/benchmarks/gnn_md_test/{model}/{condition}.tsv"
+        "results/benchmarks/gnn_md_test/{tested}/{condition}.tsv"
     conda:
         "../envs/ffdiff.yaml"
     params:
+        teacher=lambda wildcards: (
+            cfg("gnn", "teacher") if wildcards.tested == "teacher" else None
+        ),
         evaluate=cfg("gnn", "evaluate"),
         grid=cfg("gnn", "rdf_grid"),
         md=cfg("gnn", "md"),
@@ -185,7 +195,7 @@ rule gnn_md_test:
         seed=cfg("gnn", "seed"),
         code_version=CODE_VERSION,
     message:
-        "MD test of {wildcards.model} at {wildcards.condition}"
+        "Replicated MD tests of {wildcards.tested} at {wildcards.condition}"
     script:
         "../../scripts/gnn_md_test.py"
 
@@ -193,7 +203,6 @@ rule gnn_md_test:
 rule gnn_metrics:
     input:
         errors=expand("results/gnn/{model}/errors.json", model=GNN_MODELS),
-        tests=get_gnn_tests(),
         histories=expand("results/gnn/{model}/history.json", model=GNN_MODELS),
     output:
         csv=report(
@@ -213,12 +222,44 @@ rule gnn_metrics:
         "../envs/ffdiff.yaml"
     params:
         models=GNN_MODELS,
-        conditions=GNN_CONDITIONS,
         label=cfg("gnn", "teacher", "label"),
     message:
-        "Tabulating the GNN metrics"
+        "Tabulating the GNN energy/force errors and training"
     script:
         "../../scripts/gnn_metrics.py"
+
+
+rule gnn_stability:
+    input:
+        tests=get_gnn_tests(),
+        histories=expand("results/gnn/{arm}/history.json", arm=GNN_ARMS),
+    output:
+        csv=report(
+            "results/tables/gnn_stability.csv",
+            caption="../report/gnn_stability.rst",
+            category="GNN",
+        ),
+        comparison=report(
+            "results/tables/gnn_comparison.csv",
+            caption="../report/gnn_comparison.rst",
+            category="GNN",
+        ),
+        markdown="results/tables/gnn_stability.md",
+    log:
+        "logs/gnn_stability.log",
+    conda:
+        "../envs/ffdiff.yaml"
+    params:
+        tested=GNN_TESTED,
+        arms=GNN_ARMS,
+        conditions=GNN_CONDITIONS,
+        reference=lambda wildcards: config["gnn"]["trajectories"]["rdf_target"]
+        or config["gnn"]["trajectories"]["train"],
+        label=cfg("gnn", "teacher", "label"),
+    message:
+        "Stability statistics and the arm comparison"
+    script:
+        "../../scripts/gnn_stability.py"
 
 
 rule plot_gnn:
@@ -231,6 +272,16 @@ rule plot_gnn:
             caption="../report/gnn_rdf.rst",
             category="GNN",
         ),
+        survival=report(
+            multiext("results/figures/gnn_survival", ".png", ".pdf"),
+            caption="../report/gnn_survival.rst",
+            category="GNN",
+        ),
+        failed=report(
+            multiext("results/figures/gnn_failed_rdf", ".png", ".pdf"),
+            caption="../report/gnn_failed_rdf.rst",
+            category="GNN",
+        ),
         losses=report(
             multiext("results/figures/gnn_losses", ".png", ".pdf"),
             caption="../report/gnn_losses.rst",
@@ -241,6 +292,7 @@ rule plot_gnn:
     conda:
         "../envs/ffdiff.yaml"
     params:
+        tested=GNN_TESTED,
         models=GNN_MODELS,
         conditions=GNN_CONDITIONS,
         label=cfg("gnn", "teacher", "label"),
@@ -253,4 +305,5 @@ rule plot_gnn:
 rule evaluate:
     input:
         "results/tables/gnn_metrics.csv",
+        "results/tables/gnn_stability.csv",
         rules.plot_gnn.output,

@@ -1,4 +1,9 @@
-"""One in-memory and on-disk format for energy/force training data, and reproducible splits.
+"""One in-memory and on-disk format for energy/force training data and reference trajectories, and
+reproducible splits.
+
+A dataset is either *labelled* (every frame has a finite energy and forces: training data) or
+*positions-only* (every energy and force is NaN: a trajectory such as a VASP XDATCAR, good for an RDF
+target or an MD-test reference, never for energy/force training); see :attr:`Dataset.labelled`.
 
 On disk a :class:`Dataset` is a single uncompressed ``.npz`` that loads with ``allow_pickle=False``:
 
@@ -9,8 +14,8 @@ key               dtype, shape                meaning
 ``element``       unicode ``[]``              chemical symbol of every atom
 ``positions``     float64 ``[F, N, 3]``       Cartesian positions, Å
 ``cells``         float64 ``[F, 3, 3]``       lattice vectors as rows, Å (fully periodic)
-``energies``      float64 ``[F]``             potential energy, eV
-``forces``        float64 ``[F, N, 3]``       forces, eV/Å
+``energies``      float64 ``[F]``             potential energy, eV; NaN in a positions-only dataset
+``forces``        float64 ``[F, N, 3]``       forces, eV/Å; NaN in a positions-only dataset
 ``temperatures``  float64 ``[F]``             (instantaneous) temperature, K; NaN if unknown
 ``sources``       unicode ``[F]``             label of the run, e.g. ``"cubuk:cubic_300K"``
 ================  ==========================  =====================================================
@@ -22,8 +27,12 @@ Examples:
     >>> atoms = bulk("Si", "diamond", a=5.431, cubic=True)
     >>> atoms.calc = SinglePointCalculator(atoms, energy=-34.7, forces=np.zeros((8, 3)))
     >>> data = Dataset.from_frames([atoms, atoms], "example", temperature=0.0)
-    >>> len(data), data.positions.shape, data.sources.tolist()
-    (2, (2, 8, 3), ['example', 'example'])
+    >>> len(data), data.positions.shape, data.sources.tolist(), data.labelled
+    (2, (2, 8, 3), ['example', 'example'], True)
+    >>> snapshots = Dataset.from_frames([bulk("Si", "diamond", a=5.431, cubic=True)], "xdatcar",
+    ...                                 require_labels=False)
+    >>> snapshots.labelled, bool(np.isnan(snapshots.energies).all())
+    (False, True)
     >>> {k: v.size for k, v in split(4297, seed=0).items()}
     {'train': 2578, 'validation': 859, 'test': 860}
 """
@@ -54,14 +63,16 @@ class Dataset:
     Attributes:
         positions: `[F, N, 3]` Cartesian positions, Å.
         cells: `[F, 3, 3]` lattice vectors as rows, Å; every frame is periodic in all directions.
-        energies: `[F]` potential energies, eV.
-        forces: `[F, N, 3]` forces, eV/Å.
+        energies: `[F]` potential energies, eV; all NaN in a positions-only dataset.
+        forces: `[F, N, 3]` forces, eV/Å; all NaN in a positions-only dataset.
         temperatures: `[F]` temperatures, K; NaN where unknown.
         sources: `[F]` unicode labels of the run each frame comes from, ``"<origin>:<condition>"``.
         element: chemical symbol of every atom.
 
     Arrays are stored read-only (float64), so a ``Dataset`` can be shared without defensive copies.
-    Every number but the temperatures is finite (a ``ValueError`` names the frame otherwise).
+    Positions and cells are finite. Energies and forces are either all finite (a labelled dataset) or
+    all NaN (positions-only); anything else, e.g. one NaN energy or a mix of labelled and unlabelled
+    frames, is a ``ValueError`` naming the first offending frame. Temperatures are NaN where unknown.
     """
 
     positions: np.ndarray
@@ -83,12 +94,16 @@ class Dataset:
             if arrays[name].shape != shape or -1 in shape:
                 raise ValueError(f"Dataset.{name}: expected shape {shape} (frames, atoms), "
                                  f"found {arrays[name].shape}")
-        for name in ("positions", "cells", "energies", "forces"):  # temperatures: NaN where unknown
+        # Positions-only: every energy and force NaN (an empty dataset counts as labelled).
+        unlabelled = n_frames > 0 and np.isnan(arrays["energies"]).all() and np.isnan(arrays["forces"]).all()
+        checked = ("positions", "cells") if unlabelled else ("positions", "cells", "energies", "forces")
+        for name in checked:  # temperatures: NaN where unknown
             require_finite(arrays[name], name, lambda index: f"frame {index[0]}")
         for name, array in arrays.items():
             array.flags.writeable = False
             object.__setattr__(self, name, array)
         object.__setattr__(self, "element", str(self.element))
+        object.__setattr__(self, "_labelled", not unlabelled)
 
     def __len__(self) -> int:
         return int(self.energies.shape[0])
@@ -97,6 +112,11 @@ class Dataset:
     def n_atoms(self) -> int:
         """Atoms per frame."""
         return int(self.positions.shape[1])
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the frames carry energies and forces (``False``: positions-only, energies and forces NaN)."""
+        return self._labelled
 
     def take(self, indices) -> Dataset:
         """The frames at ``indices`` (an int array or boolean mask, numpy semantics), in that order."""
@@ -122,23 +142,32 @@ class Dataset:
                           for name in (*_FLOAT_FIELDS, "sources")}, element=first.element)
 
     @classmethod
-    def from_frames(cls, frames, source: str | None = None, temperature: float | None = None) -> Dataset:
-        """A dataset from ASE frames carrying energy and forces (e.g. a ``SinglePointCalculator``).
+    def from_frames(cls, frames, source: str | None = None, temperature: float | None = None, *,
+                    require_labels: bool = True) -> Dataset:
+        """A dataset from ASE frames carrying energy and forces (e.g. a ``SinglePointCalculator``), or,
+        with ``require_labels=False``, from frames that may all lack them (a positions-only dataset).
+
+        A frame is labelled when its calculator gives both an energy and forces; no calculator, or one
+        with only some results (an extended XYZ with an energy but no forces), is unlabelled.
 
         Args:
             frames: ``Atoms``, all of one element and one atom count.
             source: label of every frame; ``None`` takes each frame's ``info["source"]``.
             temperature: K, for every frame; ``None`` takes each frame's ``info["temperature"]`` (NaN if
                 absent).
+            require_labels: refuse frames without energy and forces; ``False`` accepts them if *all*
+                frames lack them and returns a positions-only dataset (:attr:`labelled` ``False``).
 
         Raises:
-            ValueError: no frames, a frame without energy or forces (the message names the source), mixed
-                elements, or differing atom counts.
+            ValueError: no frames, a frame without energy or forces (with ``require_labels=False``: some
+                frames with them and some without; the message names the source and the first frame
+                without), mixed elements, or differing atom counts.
         """
         frames = list(frames)
         if not frames:
             raise ValueError(f"{source}: no frames")
-        labels, rows = [], []
+        labels, rows, missing = [], [], []  # missing: (frame, source, reason) of every unlabelled frame
+        n_atoms = len(frames[0])
         element = frames[0].get_chemical_symbols()[0] if len(frames[0]) else "?"
         for k, atoms in enumerate(frames):
             label = source if source is not None else atoms.info.get("source")
@@ -152,22 +181,40 @@ class Dataset:
                 raise ValueError(f"{label}: frame {k} has {sorted(symbols)} atoms, expected {element} only")
             if not atoms.pbc.all():
                 raise ValueError(f"{label}: frame {k} is not periodic in all directions (pbc={atoms.pbc})")
-            try:
-                energy, forces = atoms.get_potential_energy(), atoms.get_forces()
-            except Exception as err:  # ASE raises several types when results are missing
-                raise ValueError(f"{label}: frame {k} has no energy and forces ({err})") from err
+            energy, forces, reason, cause = math.nan, np.full((n_atoms, 3), math.nan), "no calculator", None
+            if atoms.calc is not None:
+                try:
+                    energy, forces, reason = atoms.get_potential_energy(), atoms.get_forces(), None
+                except Exception as err:  # ASE raises several types when results are missing
+                    reason, cause = str(err), err
+            if reason is None:  # labelled: NaN labels are refused here, not taken for positions-only
+                require_finite(energy, "energy", f"{label}: frame {k}")
+                require_finite(forces, "forces", f"{label}: frame {k}")
+            elif require_labels:
+                raise ValueError(f"{label}: frame {k} has no energy and forces ({reason}); a positions-only "
+                                 "trajectory needs require_labels=False") from cause
+            else:
+                missing.append((k, label, reason))
             t = temperature if temperature is not None else atoms.info.get("temperature", math.nan)
             rows.append((atoms.positions, atoms.cell.array, energy, forces, float(t)))
             labels.append(label)
+        if missing and len(missing) < len(frames):
+            k, label, reason = missing[0]
+            raise ValueError(f"{label}: frame {k} has no energy and forces ({reason}), but "
+                             f"{len(frames) - len(missing)} of the {len(frames)} frames have them; a Dataset is "
+                             "either labelled or positions-only")
         columns = [np.array(column, dtype=np.float64) for column in zip(*rows, strict=True)]
         return cls(*columns, sources=np.array(labels, dtype=str), element=element)
 
     def to_frames(self) -> list[Atoms]:
-        """``Atoms`` with a ``SinglePointCalculator`` and ``info["temperature"]``, ``info["source"]``."""
+        """``Atoms`` with ``info["temperature"]``, ``info["source"]`` and, if :attr:`labelled`, a
+        ``SinglePointCalculator`` (positions-only frames have no calculator)."""
         frames = []
         for k in range(len(self)):
             atoms = Atoms([self.element] * self.n_atoms, positions=self.positions[k], cell=self.cells[k], pbc=True)
-            atoms.calc = SinglePointCalculator(atoms, energy=float(self.energies[k]), forces=self.forces[k].copy())
+            if self.labelled:
+                atoms.calc = SinglePointCalculator(atoms, energy=float(self.energies[k]),
+                                                   forces=self.forces[k].copy())
             atoms.info.update(temperature=float(self.temperatures[k]), source=str(self.sources[k]))
             frames.append(atoms)
         return frames

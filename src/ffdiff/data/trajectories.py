@@ -1,4 +1,10 @@
-"""Trajectory frames from VASP, extended XYZ, ASE databases and Cubuk files, through ASE's readers."""
+"""Trajectory frames from VASP, extended XYZ, ASE databases and Cubuk files, through ASE's readers.
+
+Energy/force training needs frames with both (``vasprun.xml``, OUTCAR, an extended XYZ or database that
+stores them, Cubuk files). A VASP XDATCAR, or an extended XYZ without energies or forces, is
+positions-only: good for an RDF target or an MD-test reference (``dataset_from_files(...,
+require_labels=False)``), not for training.
+"""
 
 from __future__ import annotations
 
@@ -50,9 +56,12 @@ def _read_db(path: Path, index) -> list[Atoms]:
 def read_frames(path, format: str | None = None, index=":", *, element: str | None = "Si") -> list[Atoms]:
     """Frames of a trajectory, with energies and forces attached where the file has them.
 
-    XDATCAR holds positions only (for structural targets such as the RDF); ``vasprun.xml`` and OUTCAR
-    give every ionic step with its DFT energy (eV) and forces (eV/Å); extended XYZ, ASE databases (SQLite
-    ``.db``) and Cubuk ``MD_DATA`` files give what they store.
+    XDATCAR holds positions only (for structural targets such as the RDF; frames have no calculator);
+    ``vasprun.xml`` and OUTCAR give every ionic step with its DFT energy (eV) and forces (eV/Å); extended
+    XYZ, ASE databases (SQLite ``.db``) and Cubuk ``MD_DATA`` files give what they store (an extended XYZ
+    without energies and forces gives frames without a calculator, one with only an energy a
+    ``SinglePointCalculator`` without forces: both count as positions-only in
+    :meth:`~ffdiff.data.dataset.Dataset.from_frames`).
 
     Args:
         path: the file.
@@ -98,10 +107,29 @@ def read_frames(path, format: str | None = None, index=":", *, element: str | No
     return frames
 
 
-def dataset_from_files(paths, *, temperature: float | None = None, element: str | None = "Si"):
-    """One :class:`~ffdiff.data.dataset.Dataset` of every frame of every file (any :func:`read_frames`
-    format with energies and forces), each frame labelled ``"file:<name>"``."""
+def dataset_from_files(paths, *, temperature: float | None = None, element: str | None = "Si",
+                       require_labels: bool = True):
+    """One :class:`~ffdiff.data.dataset.Dataset` of every frame of every file, each frame labelled
+    ``"file:<name>"``.
+
+    Any :func:`read_frames` format with energies and forces; with ``require_labels=False`` also
+    positions-only files (VASP XDATCAR, extended XYZ without energies or forces), which give a
+    positions-only dataset (energies and forces NaN, ``labelled`` ``False``) for an RDF target or an
+    MD-test reference.
+
+    Raises:
+        ValueError: as :func:`read_frames`; a file without energies and forces (unless
+            ``require_labels=False``), a file with them for some frames only, or labelled and
+            positions-only files together (the messages name the file).
+    """
     from ffdiff.data.dataset import Dataset
 
-    return Dataset.concatenate(*[Dataset.from_frames(read_frames(p, element=element), source=f"file:{Path(p).name}",
-                                                     temperature=temperature) for p in paths])
+    paths = list(paths)
+    datasets = [Dataset.from_frames(read_frames(p, element=element), source=f"file:{Path(p).name}",
+                                    temperature=temperature, require_labels=require_labels) for p in paths]
+    kinds = {d.labelled for d in datasets}
+    if len(kinds) > 1:
+        raise ValueError(f"{[str(p) for p in paths]}: mixes files with energies and forces "
+                         f"({[str(p) for p, d in zip(paths, datasets, strict=True) if d.labelled]}) and "
+                         "positions-only files; a Dataset is either labelled or positions-only")
+    return Dataset.concatenate(*datasets)

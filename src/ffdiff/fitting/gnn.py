@@ -8,6 +8,7 @@ Models are :mod:`ffdiff.potentials.mpgnn` networks; their weights travel as ``.n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -29,7 +30,7 @@ from ffdiff.fitting.training import (
 from ffdiff.neighbors import all_pairs
 from ffdiff.potentials import graph_network, mpgnn
 from ffdiff.potentials.registry import NetworkPotential, Potential
-from ffdiff.properties.md import init_state, run_md, simulate
+from ffdiff.properties.md import init_state, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 from ffdiff.typing import Params
 
@@ -160,9 +161,10 @@ def fit_energies_forces(model: NetworkPotential, params: Params, splits: Mapping
 
 @dataclasses.dataclass(frozen=True)
 class MDSettings:
-    """The differentiable simulation: ``n_steps`` of ``dt`` fs from ``start`` with Maxwell–Boltzmann
-    velocities at ``temperature_K`` (seeded, the same every epoch), RDF averaged over the frames
-    every ``record_every`` steps."""
+    """The differentiable simulations of the RDF term: ``replicas`` runs per evaluation, each of
+    ``n_steps`` of ``dt`` fs from a start frame drawn at random with fresh Maxwell–Boltzmann
+    velocities at ``temperature_K``, the RDF averaged over every replica's frames every
+    ``record_every`` steps."""
 
     n_steps: int = 200
     dt: float = 1.0
@@ -170,98 +172,89 @@ class MDSettings:
     ensemble: str = "nve"
     tau: float = 100.0
     record_every: int = 5
-    seed: int = 0
+    replicas: int = 4
 
 
-def init_rdf_loss(model: NetworkPotential, start_position, box, g_ref, rdf: RDFSettings, md: MDSettings,
-                  params: Params):
-    """``(params -> MSE(g_model, g_ref), params -> recorded frames)``, with g_model the smooth RDF of an
-    MD run of ``model``.
+def init_rdf_loss(model: NetworkPotential, starts, box, g_ref, rdf: RDFSettings, md: MDSettings):
+    """``(params, key) -> MSE(g_model, g_ref)``: g_model the smooth RDF of ``md.replicas`` MD runs of
+    ``model`` side by side (``jax.vmap``), from start frames drawn from ``starts`` (`[F, N, 3]` Å, at
+    least ``md.replicas`` of them) without replacement and velocities drawn from ``key``.
 
-    The run uses the all-pairs minimum-image list (:func:`ffdiff.neighbors.all_pairs`), which stays
+    The runs use the all-pairs minimum-image list (:func:`ffdiff.neighbors.all_pairs`), which stays
     exact however far atoms move: a liquid at 2000 K moves some atoms 2–3.5 Å in 200 fs, beyond any
     practical skin of a fixed list. At every force evaluation the network sees only the pairs inside
-    its cutoff, compacted into a short list with twice the room the start needs (64-atom liquid:
-    ~700 of 4032 pairs); should they not fit, the loss is NaN and training stops with an error.
+    its cutoff, compacted into a short list with twice the room the densest start needs (64-atom
+    liquid: ~700 of 4032 pairs); should they not fit, the loss is NaN and training stops with an error.
     Every step is rematerialised in the backward pass.
     """
-    position, box = jnp.asarray(start_position), jnp.asarray(box)
-    nbrs = all_pairs(position.shape[0], np.asarray(box), model.config.cutoff,
-                     position=np.asarray(start_position))
+    starts, box = jnp.asarray(starts), jnp.asarray(box)
+    if starts.ndim != 3 or starts.shape[0] < md.replicas:
+        raise ValueError(f"expected at least {md.replicas} start frames [F, N, 3], got shape {starts.shape}")
+    nbrs = all_pairs(starts.shape[1], np.asarray(box), model.config.cutoff, position=np.asarray(starts))
     grid, g_ref = jnp.asarray(rdf.grid), jnp.asarray(g_ref)
 
-    def trajectory(p):  # the seeded velocities do not depend on p: the same start every epoch
-        state = init_state(model.energy, p, position, box, nbrs, temperature_K=md.temperature_K,
-                           key=jax.random.PRNGKey(md.seed))
+    def run(p, position, key):
+        state = init_state(model.energy, p, position, box, nbrs, temperature_K=md.temperature_K, key=key)
         _, frames = simulate(model.energy, p, state, box, nbrs, n_steps=md.n_steps, dt=md.dt,
                              ensemble=md.ensemble, temperature_K=md.temperature_K, tau=md.tau)
         return frames[md.record_every - 1::md.record_every]
 
-    def loss(p):
-        return rdf_mse(smooth_rdf(trajectory(p), box, grid, sigma=rdf.sigma), g_ref)
+    def loss(p, key):
+        pick, velocities = jax.random.split(key)
+        index = jax.random.choice(pick, starts.shape[0], (md.replicas,), replace=False)
+        frames = jax.vmap(run, in_axes=(None, 0, 0))(p, starts[index], jax.random.split(velocities, md.replicas))
+        return rdf_mse(smooth_rdf(frames.reshape(-1, *frames.shape[2:]), box, grid, sigma=rdf.sigma), g_ref)
 
-    return loss, trajectory
+    return loss
 
 
-def fit_rdf(model: NetworkPotential, params: Params, splits: Mapping[str, Frames], start_position, box, g_ref,
-            settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, rdf_weight: float, checkpoint=None,
-            fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict, dict]:
-    """Fine-tuning on energies and forces plus ``rdf_weight`` × the RDF MSE of a differentiable MD run.
+def rdf_weight(share: float, ef_loss: float, rdf_loss: float) -> float:
+    """The weight w that makes ``w * rdf_loss`` the fraction ``share`` of ``ef_loss + w * rdf_loss``.
 
-    Returns (best-validation params, history, summary, diagnostics); validation is the energy/force
-    loss of the validation frames plus the weighted RDF term.
+    Examples:
+        >>> round(rdf_weight(0.5, 0.3, 0.006), 6), rdf_weight(0.0, 0.3, 0.006)
+        (50.0, 0.0)
     """
-    rdf_loss, _ = init_rdf_loss(model, start_position, box, g_ref, rdf, md, params)
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"expected an RDF share in [0, 1), got {share}")
+    return share / (1.0 - share) * ef_loss / rdf_loss
+
+
+def fit_rdf(model: NetworkPotential, params: Params, splits: Mapping[str, Frames], starts: Mapping[str, np.ndarray],
+            box, g_ref, settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, share: float,
+            checkpoint=None, fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict, dict]:
+    """Continue training on energies and forces plus an RDF term, ``w`` × the RDF MSE of differentiable
+    MD (:func:`init_rdf_loss`), with ``w`` set so that the term is ``share`` of the loss at the start
+    (:func:`rdf_weight`; ``share=0``: energies and forces only, no MD, the control arm).
+
+    ``starts`` holds ``"train"`` and ``"validation"`` start frames (`[F, N, 3]`): training draws
+    replicas from the first, fresh at every step; validation adds ``w`` × the RDF term of the
+    second with one fixed key, so every epoch is judged on the same runs.
+
+    Returns (best-validation params, history, summary, diagnostics: weight, share, the E/F and RDF
+    losses at the start, the validation RDF MSE at the start and of the returned params).
+    """
     ef = lambda p, batch, w: energy_force_loss(model, p, batch, settings.weights, w)  # noqa: E731
-    weighted_rdf = lambda p: rdf_weight * rdf_loss(p)  # noqa: E731
     ef_validation = mean_loss(ef, splits["validation"], settings.batch_size)
-    rdf_value = jax.jit(rdf_loss)
-    validation = lambda p: ef_validation(p) + rdf_weight * float(rdf_value(p))  # noqa: E731
-    before = float(rdf_value(params))
-    best, history, summary = train(ef, params, splits["train"], validation, settings, global_loss=weighted_rdf,
-                                   checkpoint=checkpoint, fingerprint=fingerprint, progress=progress)
-    diagnostics = {"rdf_mse_start": before, "rdf_mse_best": float(rdf_value(best))}
-    logger.info("RDF MSE of the differentiable run: %.4g -> %.4g", before, diagnostics["rdf_mse_best"])
-    return best, history, summary, diagnostics
-
-
-# --- tests ------------------------------------------------------------------------------------------
-
-
-def md_test(model: NetworkPotential, params: Params, start_position, box, g_ref, rdf: RDFSettings, *,
-            temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
-            record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, seed: int = 0,
-            progress: bool = True) -> dict:
-    """An MD test of a model: its RDF against ``g_ref``, whether (and when) the run failed, and its phase.
-
-    The phase check is the teacher's (:mod:`ffdiff.properties.phase`): ``msd_A2``, the mean-squared
-    displacement in Å² from the first recorded frame (the start) to the last, centre-of-mass drift
-    removed; ``temperature_drift_K``, the mean temperature of the last quarter of the recorded frames
-    minus that of the first quarter, in K; ``phase``, ``"liquid"`` if ``msd_A2`` exceeds
-    :data:`~ffdiff.properties.phase.MSD_THRESHOLD_A2` (1 Å², meaningful for runs of ~0.5 ps or more),
-    else ``"crystal"``.
-
-    A run that fails (non-finite values, a pair closer than ``min_distance`` Å) is reported with its
-    failed step and no RDF error and no phase: an RDF or a phase of a broken run would be meaningless.
-    Its MSD and temperature drift cover the frames recorded before the failure (None with fewer than
-    two).
-    """
-    from ffdiff.properties.phase import phase_check
-
-    run = run_md(model.energy, params, start_position, box, cutoff=model.config.cutoff, skin=skin,
-                 n_steps=n_steps, dt=dt, ensemble=ensemble, temperature_K=temperature_K, tau=tau, seed=seed,
-                 record_every=record_every, min_distance=min_distance, three_body=False, progress=progress)
-    out = {"stable": bool(run["stable"]), "failed_step": run["failed_step"], "n_steps_done": run["n_steps_done"],
-           "temperature_mean_K": float(np.mean(run["temperature"][1:])) if len(run["temperature"]) > 1 else None,
-           "r": rdf.grid, "g_ref": np.asarray(g_ref), "msd_A2": None, "temperature_drift_K": None, "phase": None}
-    if len(run["positions"]) > 1:
-        out |= phase_check(run["positions"], run["temperature"])
-    if run["stable"]:
-        g = np.asarray(smooth_rdf(jnp.asarray(run["positions"][1:]), jnp.asarray(box), rdf.grid, sigma=rdf.sigma))
-        out |= {"g": g, "rdf_mse": float(rdf_mse(g, g_ref))}
+    ef_start = float(mean_loss(ef, splits["train"], settings.batch_size)(params))
+    rdf_train = init_rdf_loss(model, starts["train"], box, g_ref, rdf, md)
+    rdf_validation = jax.jit(functools.partial(init_rdf_loss(model, starts["validation"], box, g_ref, rdf, md),
+                                               key=jax.random.key(settings.seed)))
+    before = float(rdf_validation(params))
+    weight = rdf_weight(share, ef_start, before)
+    logger.info("start: E/F loss %.4g, RDF MSE %.4g; weight %.4g makes the RDF term %.0f%% of the loss",
+                ef_start, before, weight, 100 * share)
+    if weight:
+        validation = lambda p: ef_validation(p) + weight * float(rdf_validation(p))  # noqa: E731
+        term = lambda p, key: weight * rdf_train(p, key)  # noqa: E731
     else:
-        out["phase"] = None
-    return out
+        validation, term = ef_validation, None
+    best, history, summary = train(ef, params, splits["train"], validation, settings, global_loss=term,
+                                   checkpoint=checkpoint, fingerprint=fingerprint, progress=progress)
+    diagnostics = {"rdf_weight": weight, "rdf_share_start": share, "ef_loss_start": ef_start,
+                   "rdf_mse_start": before, "rdf_mse_best": float(rdf_validation(best))}
+    logger.info("validation RDF MSE: %.4g -> %.4g", before, diagnostics["rdf_mse_best"])
+    return best, history, summary, diagnostics
 
 
 def error_rows(model: NetworkPotential, params: Params, splits: Mapping[str, Frames],

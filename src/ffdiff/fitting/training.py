@@ -57,7 +57,17 @@ class Frames:
 
 def stack_frames(dataset, cutoff: float) -> Frames:
     """Frames of a :class:`ffdiff.data.dataset.Dataset` with edge lists (no triplets) padded to the
-    largest count among them, as host (numpy) arrays."""
+    largest count among them, as host (numpy) arrays.
+
+    Raises:
+        ValueError: a positions-only dataset (``dataset.labelled`` false; the message names its sources):
+            energy/force training needs energies and forces.
+    """
+    if not dataset.labelled:
+        sources = sorted(set(np.asarray(dataset.sources).tolist()))
+        raise ValueError(f"{', '.join(sources)}: positions only, no energies and forces; energy/force training "
+                         "needs both (e.g. a vasprun.xml), a positions-only trajectory (XDATCAR, extxyz "
+                         "without forces) serves as an RDF target or test reference only")
     positions, cells = np.asarray(dataset.positions), np.asarray(dataset.cells)
     counts = [neighbor_list(x, c, cutoff, triplets=False, capacity_multiplier=1.0).n_edges
               for x, c in zip(positions, cells, strict=True)]
@@ -320,16 +330,18 @@ class _Plateau:
 
 
 def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, validation: Callable[[Params], float],
-          settings: TrainSettings, *, global_loss: Callable[[Params], jax.Array] | None = None,
+          settings: TrainSettings, *, global_loss: Callable[[Params, jax.Array], jax.Array] | None = None,
           checkpoint: str | Path | None = None, fingerprint: str = "",
           progress: bool = True) -> tuple[Params, list[dict], dict]:
-    """Minimise ``loss_fn(params, batch, frame_weight) + global_loss(params)`` with Adam; returns
+    """Minimise ``loss_fn(params, batch, frame_weight) + global_loss(params, key)`` with Adam; returns
     (best-validation params, history, summary).
 
     Args:
         loss_fn: loss of a batch of training frames, a mean over frames weighted by `[batch]`
             ``frame_weight`` (see :func:`batch_value_and_grad`: its gradient is accumulated piece by piece).
-        global_loss: a term of the parameters alone (e.g. an RDF loss through MD), added once per step.
+        global_loss: a term of the parameters and a random key (e.g. an RDF loss through MD from
+            random starts), added once per step; the key of step k is ``fold_in(key(seed), k)``, so
+            every step draws afresh and a resumed run draws what an uninterrupted one would.
         params: starting parameters.
         train_frames: the training set (``len`` and ``take(indices)``).
         validation: ``params -> validation loss`` (e.g. :func:`mean_loss` on the validation set).
@@ -342,7 +354,9 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
             workflow passes its job's fingerprint (:func:`ffdiff.workflow.job_fingerprint`).
         progress: show a tqdm bar (stderr, i.e. the rule's log).
 
-    History rows: epoch, steps (so far), learning rate, mean training loss, validation loss.
+    History rows: epoch, steps (so far), learning rate, mean training loss, validation loss; with
+    ``global_loss`` also its mean over the epoch's steps (``global_loss``) and its share of the mean
+    step loss (``global_share``).
     Summary: epochs, steps, best epoch, best validation loss, stop reason, and ``converged`` (False
     when the epoch limit stopped a run that was still improving).
 
@@ -375,11 +389,17 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
             logger.info("ignoring %s: written for other inputs or settings", checkpoint)
 
     @jax.jit
-    def step(params, opt_state, batch, weight, learning_rate):
-        loss, grads = batch_value_and_grad(loss_fn, params, _cast(batch, work), weight.astype(work), global_loss)
+    def step(params, opt_state, batch, weight, learning_rate, key):
+        loss, grads = batch_value_and_grad(loss_fn, params, _cast(batch, work), weight.astype(work))
+        extra = jnp.zeros((), loss.dtype)
+        if global_loss is not None:
+            extra, extra_grads = jax.value_and_grad(global_loss)(params, key)
+            loss, grads = loss + extra, jax.tree.map(jnp.add, grads, extra_grads)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         updates = jax.tree.map(lambda u: -learning_rate.astype(u.dtype) * u, updates)
-        return optax.apply_updates(params, updates), opt_state, loss
+        return optax.apply_updates(params, updates), opt_state, loss, extra
+
+    base_key = jax.random.key(settings.seed)
 
     n = len(train_frames)
     bar = tqdm(total=settings.epochs, initial=int(state["epoch"]), desc="epochs", disable=not progress,
@@ -388,12 +408,16 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
         epoch = int(state["epoch"])
         lr = plateau.learning_rate(epoch, int(state["decays"]))
         order = np.random.default_rng([settings.seed, epoch]).permutation(n)
-        losses = []
+        losses, step_losses, extras = [], [], []
         for k, (index, weight) in enumerate(padded_batches(n, settings.batch_size, order)):
             before = dict(state)
-            state["params"], state["opt_state"], loss = step(state["params"], state["opt_state"],
-                                                             train_frames.take(index), weight, np.asarray(lr))
+            key = jax.random.fold_in(base_key, int(state["steps"]) + k)
+            state["params"], state["opt_state"], loss, extra = step(state["params"], state["opt_state"],
+                                                                    train_frames.take(index), weight, np.asarray(lr),
+                                                                    key)
             losses.append(float(loss) * weight.sum())
+            step_losses.append(float(loss))
+            extras.append(float(extra))
             if not np.isfinite(losses[-1]):
                 _diverged(float(loss), epoch, k * len(index), before, history, checkpoint, fingerprint)
         state["steps"] = np.asarray(int(state["steps"]) + len(losses))
@@ -408,8 +432,12 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
                      since_decay=np.asarray(since_decay), decays=np.asarray(decays))
         history.append({"epoch": epoch + 1, "steps": int(state["steps"]), "learning_rate": lr,
                         "train_loss": float(np.sum(losses) / n), "validation_loss": loss_val})
-        logger.info("epoch %d: lr %.3g, train %.6g, validation %.6g%s", epoch + 1, lr, history[-1]["train_loss"],
-                    loss_val, f"; stopping: {reason}" if reason else "")
+        if global_loss is not None:
+            history[-1] |= {"global_loss": float(np.mean(extras)),
+                            "global_share": float(np.mean(extras) / np.mean(step_losses))}
+        logger.info("epoch %d: lr %.3g, train %.6g, validation %.6g%s%s", epoch + 1, lr, history[-1]["train_loss"],
+                    loss_val, f", global term {history[-1]['global_share']:.1%} of the loss"
+                    if global_loss is not None else "", f"; stopping: {reason}" if reason else "")
         bar.update(1)
         if checkpoint is not None and ((epoch + 1) % settings.checkpoint_every == 0 or reason):
             save_pytree(checkpoint, state, {"history": history, "fingerprint": fingerprint, "stop_reason": reason})

@@ -159,7 +159,9 @@ def init_state(
 def _init_state(energy_fn, params, position, box, neighbors, mass, temperature_K, key, *, chain_length):
     dtype, n = position.dtype, position.shape[0]
     mass = jnp.broadcast_to(jnp.asarray(mass, dtype), (n,))
-    velocity = jax.random.normal(key, (n, 3), dtype) * jnp.sqrt(KB * temperature_K / (MVV2E * mass))[:, None]
+    # drawn at the default precision whatever the run's: a float32 run starts as its float64 twin
+    velocity = jax.random.normal(key, (n, 3), jnp.result_type(float)).astype(dtype)
+    velocity = velocity * jnp.sqrt(KB * temperature_K / (MVV2E * mass))[:, None]
     velocity = velocity - jnp.sum(mass[:, None] * velocity, axis=0) / jnp.sum(mass)
     current = 2.0 * kinetic_energy(velocity, mass) / (degrees_of_freedom(n) * KB)
     velocity = velocity * jnp.where(current > 0, jnp.sqrt(temperature_K / jnp.where(current > 0, current, 1.0)), 0.0)
@@ -443,15 +445,49 @@ def _record(frames: dict, obs: dict, done: int, keep: int, record_every: int) ->
             frames[k].extend(np.asarray(obs[k])[pick].tolist())
 
 
-def _build(position, box, cutoff: float, skin: float, triplets: bool, short_multiplier: float) -> NeighborList:
+def _build(position, box, cutoff: float, skin: float, triplets: bool, short_multiplier: float,
+           at_least: NeighborList | None = None) -> NeighborList:
     """A fresh list that can be rebuilt inside ``jit``, with a short list where it pays (SW, EDIP and the
-    GNNs compact the pairs inside their range into it at every evaluation)."""
+    GNNs compact the pairs inside their range into it at every evaluation); with ``at_least``, every
+    capacity is at least that list's (so runs sized alike share one compiled program)."""
     nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
                          short=True, short_multiplier=short_multiplier, grid=True)
+    if at_least is not None:
+        sizes = _largest([nbrs, at_least])
+        nbrs = neighbor_list(np.asarray(position), np.asarray(box), cutoff, skin=skin, triplets=triplets,
+                             capacity=sizes["capacity"], short=sizes["short"] or False,
+                             short_triplets=sizes["short_triplets"], grid=sizes["grid"])
     # In the positions' dtype, as the lists rebuilt inside the run: float32 runs carry one list type.
     dtype = np.asarray(position).dtype
     return dataclasses.replace(nbrs, shift=jnp.asarray(nbrs.shift, dtype),
                                reference_position=jnp.asarray(nbrs.reference_position, dtype))
+
+
+def _largest(lists: list[NeighborList]) -> dict:
+    """The largest of each capacity of ``lists`` (lists of one cell and cutoff), as keywords of
+    :func:`ffdiff.neighbors.neighbor_list`."""
+    slots = max(n.short_slots for n in lists)
+    grids = [n.grid for n in lists]
+    grid = dataclasses.replace(grids[0], cell_capacity=max(g.cell_capacity for g in grids),
+                               slots=max(g.slots for g in grids))
+    return {"capacity": tuple(max(n.capacity[k] for n in lists) for k in range(2)),
+            "short": max(n.short_capacity for n in lists),
+            "short_triplets": (slots, max(n.short_triplets for n in lists)) if slots else None, "grid": grid}
+
+
+def shared_list(starts, box, *, cutoff: float, skin: float = 1.0, three_body: bool = True,
+                triplets: bool | None = None, short_multiplier: float | None = None) -> NeighborList:
+    """A list whose capacities fit every one of ``starts`` (`[R, N, 3]` Å): pass it as ``size_like`` to
+    :func:`run_md` for each of them and all R runs share one compiled program (one compilation, some
+    seconds, instead of one per run whose list happens to be sized differently). Keywords as
+    :func:`run_md`'s."""
+    triplets = three_body if triplets is None else triplets
+    short_multiplier = short_multiplier or (2.0 if three_body else PAIR_SHORT_MULTIPLIER)
+    lists = [_build(x, box, cutoff, skin, triplets, short_multiplier) for x in np.asarray(starts)]
+    sizes = _largest(lists)
+    return neighbor_list(np.asarray(starts)[0], np.asarray(box), cutoff, skin=skin, triplets=triplets,
+                         capacity=sizes["capacity"], short=sizes["short"] or False,
+                         short_triplets=sizes["short_triplets"], grid=sizes["grid"])
 
 
 def run_md(
@@ -475,6 +511,7 @@ def run_md(
     three_body: bool = True,
     triplets: bool | None = None,
     short_multiplier: float | None = None,
+    size_like: NeighborList | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Long MD run in jitted chunks, with neighbour-list rebuilds and stability checks.
@@ -522,6 +559,8 @@ def run_md(
             build and every re-allocation after an overflow; default 2.0 with ``three_body`` (heat
             pulls diamond's second shell into SW's range: 4 neighbours at rest, ~6.3 at 300 K),
             else :data:`PAIR_SHORT_MULTIPLIER`.
+        size_like: a list (:func:`shared_list`) whose capacities every list of this run has at least,
+            so that runs from different starts reuse one compiled program.
         progress: show a ``tqdm`` bar on stderr.
 
     Returns:
@@ -550,7 +589,7 @@ def run_md(
     triplets = three_body if triplets is None else triplets
     if short_multiplier is None:
         short_multiplier = 2.0 if three_body else PAIR_SHORT_MULTIPLIER
-    nbrs = _build(position, box, cutoff, skin, triplets, short_multiplier)
+    nbrs = _build(position, box, cutoff, skin, triplets, short_multiplier, size_like)
     state = init_state(energy_fn, params, position, box, nbrs, mass=mass, temperature_K=temperature_K,
                        key=jax.random.PRNGKey(seed))
     thermostat_t = temperature_K if ensemble == "nvt" else None
@@ -579,13 +618,13 @@ def run_md(
             logger.warning("MD unstable at step %d: the neighbour list rebuilt there needs more than 1.25 times the "
                            "room of one built a step earlier", failed_step)
         elif reason == _REALLOCATE:
-            nbrs, since_build, n_rebuilds = _build(state.position, box, cutoff, skin, triplets, short_multiplier), 0, \
-                n_rebuilds + 1
+            nbrs, since_build, n_rebuilds = _build(state.position, box, cutoff, skin, triplets, short_multiplier,
+                                                   size_like), 0, n_rebuilds + 1
             logger.info("neighbour list outgrew its capacity at step %d; re-allocated %d edges and %d triplets and "
                         "continuing from step %d (one recompilation)", done + 1, *nbrs.capacity, done)
         elif reason == _OVERFLOW:  # the energy went NaN for want of short-list slots
-            nbrs = grow_short(_build(state.position, box, cutoff, skin, triplets, short_multiplier), stop["short_needed"],
-                              short_multiplier)
+            nbrs = grow_short(_build(state.position, box, cutoff, skin, triplets, short_multiplier, size_like),
+                              stop["short_needed"], short_multiplier)
             since_build, n_rebuilds = 0, n_rebuilds + 1
             logger.info("short neighbour list overflowed at step %d (needs %d edges, %d on one atom, %d triplets); "
                         "re-allocated %d edges, %d per atom, %d triplets and continuing from step %d "
