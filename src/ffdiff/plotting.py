@@ -139,10 +139,14 @@ def gnn_survival(tests: dict[tuple[str, str], dict], *, models, conditions):
     return fig
 
 
+_SHORT_RANGE = 2.0  # Å: below diamond's and the liquid's first shell (2.35 Å), no pairs in the reference
+
+
 def gnn_failed_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, reference_label: str):
     """g(r) of every failed run over its last recorded frames before the failure (``g_final``),
-    against the reference, one column per condition; the bottom row enlarges r < 2.2 Å, where the
-    reference has no pairs and a collapsing model puts some (the paper's Fig. 4)."""
+    against the reference, one column per condition; the bottom row enlarges r < 2 Å, where the
+    reference has no pairs and a collapsing model puts some (the paper's Fig. 4), scaled so that one
+    pair at 1.5 Å in one of the frames would show."""
     fig, axes = plt.subplots(2, len(conditions), figsize=(3.6 * len(conditions), 5.4), squeeze=False,
                              gridspec_kw={"height_ratios": [2, 1]})
     for top, zoom, condition in zip(axes[0], axes[1], conditions, strict=True):
@@ -157,10 +161,12 @@ def gnn_failed_rdfs(tests: dict[tuple[str, str], dict], *, models, conditions, r
                             label=f"{_model_label(model)}: {len(failed)} failed" if n == 0 and ax is top else None)
         top.set(title=_condition_title(condition))
         top.legend(frameon=False, fontsize=6)
-        zoom.set(xlabel="r (Å)", xlim=(first["r"][0], 2.2))
-        zoom.set_ylim(bottom=0.0)
+        r = np.asarray(first["r"])
+        short = [np.max(np.asarray(run["g_final"])[r <= _SHORT_RANGE]) for model in models
+                 for run in tests[model, condition]["runs"] if run.get("g_final") is not None]
+        zoom.set(xlabel="r (Å)", xlim=(r[0], _SHORT_RANGE), ylim=(0.0, max([0.02, *short]) * 1.1))
     axes[0][0].set_ylabel("g(r), last frames before failure")
-    axes[1][0].set_ylabel("g(r), r < 2.2 Å")
+    axes[1][0].set_ylabel(f"g(r), r < {_SHORT_RANGE:g} Å")
     fig.tight_layout()
     return fig
 
