@@ -11,7 +11,7 @@ min_version("9.20")
 # or through a cluster executor): an installed ffdiff of another checkout must not win the import. Jobs
 # also refuse to run a library whose source differs from the one recorded in their params.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-from ffdiff.workflow import put_first_on_job_path
+from ffdiff.study.jobs import put_first_on_job_path
 
 put_first_on_job_path(os.path.join(workflow.basedir, "src"))
 

@@ -56,9 +56,9 @@ class FirstEvaluation(logging.Handler):
             first.append(time.perf_counter() - t0)
 
 logging.basicConfig(level=logging.INFO, handlers=[FirstEvaluation()])
-from ffdiff.workflow import enable_compilation_cache
+from ffdiff.runtime import enable_compilation_cache
 enable_compilation_cache(spec["cache"])
-from ffdiff.fitting.study import fit_potential, load_reference
+from ffdiff.fitting.potential_fit import fit_potential, load_reference
 reference = load_reference(f"{spec['reference']}/elastic.json", f"{spec['reference']}/phonopy_params.yaml")
 out = fit_potential(spec["potential"], spec["objective"], reference, lattice_constant=spec["a"],
                     fitted=spec["fitted"], optimizers=["BFGS", "CG", "Nelder-Mead"], n_starts=4, seed=0,
@@ -117,7 +117,7 @@ def vmap_case(potential: str, objective: str, reference_dir: str) -> dict:
     import jax
 
     from ffdiff.fitting.optimize import compile_objective, theta_loss
-    from ffdiff.fitting.study import _setup, build_loss, load_reference
+    from ffdiff.fitting.potential_fit import _setup, build_loss, load_reference
 
     jax.config.update("jax_enable_x64", True)
     reference = load_reference(f"{reference_dir}/elastic.json", f"{reference_dir}/phonopy_params.yaml")

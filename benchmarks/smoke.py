@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.stages import job_times, run_elapsed, stage_table  # noqa: E402
 from benchmarks.tables import smoke_table  # noqa: E402
-from ffdiff.workflow import COMPILATION_CACHE  # noqa: E402
+from ffdiff.study.jobs import COMPILATION_CACHE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPILED = re.compile(r"Finished XLA compilation of .* in ([\d.]+) sec")

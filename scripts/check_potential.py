@@ -9,7 +9,7 @@ from ase.io import read
 from ffdiff import Calculator
 from ffdiff.potentials import starting_params
 from ffdiff.properties.summary import check_potential
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:

@@ -7,7 +7,7 @@ resources/reference/vasp. The files are read first: a bad one fails here, named 
 import shutil
 
 from ffdiff.data import reference_structures
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

@@ -10,7 +10,7 @@ from ase.io import read
 
 from ffdiff.data import phonopy as ph
 from ffdiff.data.vasp import read_vasprun
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

@@ -10,7 +10,7 @@ from ase.io import read, write
 
 from ffdiff.data.archive import fetch_url, redact_url
 from ffdiff.data.phonopy import unitcell_from_supercell
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(params, outputs) -> None:

@@ -6,7 +6,7 @@ Outputs: tarball (resources/downloads/phonopy-{version}.tar.gz). Wildcards: vers
 from pathlib import Path
 
 from ffdiff.data import download_sdist
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(wildcards, outputs) -> None:

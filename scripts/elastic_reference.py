@@ -7,7 +7,7 @@ Params: origin, c11, c12, c44, source. Outputs: elastic (JSON).
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.data.outcar import read_elastic_moduli
 from ffdiff.data.strained import elastic_from_strained_runs
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:

@@ -5,7 +5,7 @@ Outputs: unitcell, displacements, vasprun (one file).
 """
 
 from ffdiff.data import extract_members
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

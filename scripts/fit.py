@@ -6,9 +6,9 @@ weights. Outputs: fits (JSON, all runs with histories), params (best, JSON), lam
 Wildcards: objective, potential.
 """
 
-from ffdiff.fitting.study import fit_potential, load_reference
+from ffdiff.fitting.potential_fit import fit_potential, load_reference
 from ffdiff.potentials import save_params, starting_params, write_lammps
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:

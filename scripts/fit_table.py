@@ -6,8 +6,8 @@ Inputs: fits (fits.json files). Outputs: csv.
 import json
 from pathlib import Path
 
-from ffdiff.report import fit_table
-from ffdiff.workflow import start_job
+from ffdiff.study.report import fit_table
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, outputs) -> None:

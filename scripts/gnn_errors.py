@@ -8,7 +8,7 @@ Wildcards: model.
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import error_rows, load_model, split_frames
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(inputs, params, outputs) -> None:

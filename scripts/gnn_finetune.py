@@ -1,5 +1,5 @@
 """Fine-tune the pretrained MPGNN on energies and forces of the training trajectory (FT-GNN); a killed
-job resumes from its checkpoint (ffdiff.workflow.job_checkpoints).
+job resumes from its checkpoint (ffdiff.study.jobs.job_checkpoints).
 
 Inputs: model (pretrained .npz), trajectory (.npz). Params: training, split, seed.
 Outputs: model (.npz), history (JSON).
@@ -10,7 +10,7 @@ from pathlib import Path
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import fit_energies_forces, load_model, save_model, split_frames
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import job_checkpoints, start_job, write_json
+from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
 def run(inputs, params, outputs, checkpoints: Path) -> None:

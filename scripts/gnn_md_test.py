@@ -13,7 +13,7 @@ from ffdiff.fitting.gnn import RDFSettings, load_model, reference_rdf
 from ffdiff.fitting.stability import md_runs
 from ffdiff.statistics import summarise
 from ffdiff.potentials import get_potential
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:

@@ -9,8 +9,8 @@ Outputs: csv, markdown, training (csv).
 import json
 from pathlib import Path
 
-from ffdiff.report import gnn_table, to_markdown, training_table
-from ffdiff.workflow import start_job
+from ffdiff.study.report import gnn_table, to_markdown, training_table
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

@@ -1,5 +1,5 @@
 """Pretrain the GNN of gnn.model (MPGNN or EnergyGraphNet) on the snapshot energies and forces (best
-validation model kept; a killed job resumes from its checkpoint, ffdiff.workflow.job_checkpoints).
+validation model kept; a killed job resumes from its checkpoint, ffdiff.study.jobs.job_checkpoints).
 
 Inputs: snapshots (.npz). Params: model, training, split, seed. Outputs: model (.npz), history (JSON).
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import fit_energies_forces, new_model, normalisation, save_model, split_frames
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import job_checkpoints, start_job, write_json
+from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
 def run(inputs, params, outputs, checkpoints: Path) -> None:

@@ -1,7 +1,7 @@
 """One fine-tuning arm: continue from the converged energy/force fine-tuning (ft_start) on energies and
 forces plus, unless its share is 0 (the control arm, ft), an RDF term through differentiable MD that is
 that share of the loss at the start. Every arm shares data, epochs, schedule and seed. A killed job
-resumes from its checkpoint (ffdiff.workflow.job_checkpoints).
+resumes from its checkpoint (ffdiff.study.jobs.job_checkpoints).
 
 Inputs: model (ft_start .npz), trajectory (.npz, energies and forces), target (.npz, the RDF target: its
 g(r) and the MD start frames; may hold positions only). Params: share, rdf ({training, md_steps,
@@ -22,7 +22,7 @@ from ffdiff.fitting.gnn import (
     split_frames,
 )
 from ffdiff.fitting.training import train_settings
-from ffdiff.workflow import job_checkpoints, start_job, write_json
+from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs, checkpoints: Path) -> None:

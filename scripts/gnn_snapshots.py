@@ -5,13 +5,13 @@ Inputs: files (optional; any format ffdiff.data.read_frames reads).
 Params: teacher ({potential, params, label}), md ({timestep_fs, tdamp_fs, lattice_constant, melt_fs}),
 snapshots ({conditions, equilibration_fs, production_fs, sample_every_fs, check_phase}), seed.
 Outputs: dataset (.npz), metadata (JSON). A killed job resumes each run from its checkpoints
-(ffdiff.workflow.job_checkpoints: kept only for this job's exact inputs, params and code).
+(ffdiff.study.jobs.job_checkpoints: kept only for this job's exact inputs, params and code).
 """
 
 from ffdiff import Calculator
 from ffdiff.data.teacher import Condition, teacher_dataset
 from ffdiff.data.trajectories import dataset_from_files
-from ffdiff.workflow import job_checkpoints, start_job, write_json
+from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
 def run(inputs, params, outputs, checkpoints) -> None:

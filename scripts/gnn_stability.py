@@ -9,9 +9,9 @@ conditions, reference (the RDF target condition), label. Outputs: csv, compariso
 import json
 from pathlib import Path
 
-from ffdiff.report import comparison_table, rdf_scales, stability_table, stability_page
-from ffdiff.results import read_md_tests
-from ffdiff.workflow import start_job
+from ffdiff.study.report import comparison_table, rdf_scales, stability_table, stability_page
+from ffdiff.study.results import read_md_tests
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

@@ -5,13 +5,13 @@ Inputs: files (optional, one trajectory: an AIMD vasprun.xml with energies and f
 only, e.g. a VASP XDATCAR or an extxyz without forces; the metadata's "labelled" says which).
 Params: teacher, md, condition ({temperature_K, repeat, melt_K}), times ({equilibration_fs,
 production_fs, sample_every_fs}), seed. Outputs: dataset (.npz), metadata (JSON). Wildcards: condition.
-A killed job resumes from its checkpoints (ffdiff.workflow.job_checkpoints).
+A killed job resumes from its checkpoints (ffdiff.study.jobs.job_checkpoints).
 """
 
 from ffdiff import Calculator
 from ffdiff.data.teacher import Condition, phase_of, teacher_dataset
 from ffdiff.data.trajectories import dataset_from_files
-from ffdiff.workflow import job_checkpoints, start_job, write_json
+from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs, checkpoints) -> None:

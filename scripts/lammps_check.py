@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ffdiff.interop.lammps import check_fits
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

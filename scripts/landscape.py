@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ffdiff import plotting
-from ffdiff.fitting.study import landscape_grid, load_reference
+from ffdiff.study import plotting
+from ffdiff.fitting.potential_fit import landscape_grid, load_reference
 from ffdiff.potentials import starting_params
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(wildcards, inputs, params, outputs) -> None:

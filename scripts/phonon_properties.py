@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from ffdiff.data.phonopy import load_phonopy
-from ffdiff.fitting.study import phonon_properties
+from ffdiff.fitting.potential_fit import phonon_properties
 from ffdiff.potentials import starting_params
-from ffdiff.workflow import start_job, write_json
+from ffdiff.study.jobs import start_job, write_json
 
 
 def run(wildcards, inputs, params, outputs) -> None:

@@ -6,9 +6,9 @@ Inputs: fits, phonons (JSON; phonon and multi fits). Outputs: loss (PNG, PDF), p
 import json
 from pathlib import Path
 
-from ffdiff import plotting
-from ffdiff.results import best_run
-from ffdiff.workflow import start_job
+from ffdiff.study import plotting
+from ffdiff.fitting.records import best_run
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, outputs) -> None:

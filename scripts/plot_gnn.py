@@ -9,9 +9,9 @@ models, conditions, label. Outputs: rdf, survival, failed, losses (PNG and PDF e
 import json
 from pathlib import Path
 
-from ffdiff import plotting
-from ffdiff.results import read_md_tests
-from ffdiff.workflow import start_job
+from ffdiff.study import plotting
+from ffdiff.study.results import read_md_tests
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

@@ -6,8 +6,8 @@ Inputs: checks (check.json files). Outputs: csv, markdown.
 import json
 from pathlib import Path
 
-from ffdiff.report import check_table, to_markdown
-from ffdiff.workflow import start_job
+from ffdiff.study.report import check_table, to_markdown
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, outputs) -> None:

@@ -6,7 +6,7 @@ Inputs: unitcell, and displacements + vasprun (list) or supercell. Params: eleme
 from ase.io import write
 
 from ffdiff.data import reference_structures
-from ffdiff.workflow import start_job
+from ffdiff.study.jobs import start_job
 
 
 def run(inputs, params, outputs) -> None:

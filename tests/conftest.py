@@ -14,7 +14,8 @@ from ase import Atoms
 from ase.build import bulk
 
 from ffdiff import get_potential
-from ffdiff.workflow import COMPILATION_CACHE, enable_compilation_cache
+from ffdiff.runtime import enable_compilation_cache
+from ffdiff.study.jobs import COMPILATION_CACHE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from ffdiff.data.teacher import run_nvt
 from ffdiff.data.trajectories import read_frames
 from ffdiff.exceptions import ParameterFileError
 from ffdiff.potentials.io import load_params, read_lammps, save_params, write_lammps
-from ffdiff.workflow import write_json
+from ffdiff.study.jobs import write_json
 
 
 def _frames(n_frames: int = 4) -> list:

@@ -8,7 +8,7 @@ import pytest
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective, run_minimize
-from ffdiff.fitting.study import Geometry, Reference, build_loss, fit_potential, properties, property_row
+from ffdiff.fitting.potential_fit import Geometry, Reference, build_loss, fit_potential, properties, property_row
 from ffdiff.properties.phonons import force_constants
 
 DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa, the paper's DFT (standard C44)
@@ -182,7 +182,7 @@ def test_force_constant_loss_from_independent_rows_equals_full_matrix(name, dft_
     import functools
 
     from ffdiff.fitting.objectives import init_force_constant_loss
-    from ffdiff.fitting.study import symmetry_orbits
+    from ffdiff.fitting.potential_fit import symmetry_orbits
     from ffdiff.properties.phonons import distribute_rows
 
     potential = get_potential(name)
@@ -208,7 +208,7 @@ def test_force_constant_loss_from_independent_rows_equals_full_matrix(name, dft_
 def test_asymmetric_reference_force_constants_fall_back_to_the_full_matrix(dft_phonon):
     import copy
 
-    from ffdiff.fitting.study import symmetry_orbits
+    from ffdiff.fitting.potential_fit import symmetry_orbits
 
     phonon = copy.deepcopy(dft_phonon)
     fc = np.array(phonon.force_constants)

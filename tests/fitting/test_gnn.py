@@ -78,7 +78,7 @@ def test_training_stops_at_a_non_finite_loss(frames, tmp_path):
     state before that step is saved next to the checkpoint."""
     import jax.numpy as jnp
 
-    from ffdiff.checkpoint import read_metadata
+    from ffdiff.runtime.checkpoint import read_metadata
 
     model, start = new_model(SMALL, seed=0, energy_per_atom=-4.6)
     stacked = stack_frames(frames, model.config.cutoff)
@@ -289,7 +289,7 @@ def test_model_settings_per_kind():
 def test_legacy_mpgnn_file_loads(tmp_path):
     import dataclasses
 
-    from ffdiff.checkpoint import save_pytree
+    from ffdiff.runtime.checkpoint import save_pytree
     from ffdiff.fitting.gnn import load_model
 
     model, params = new_model(SMALL, seed=0, energy_per_atom=-4.6)

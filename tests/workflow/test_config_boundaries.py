@@ -1,5 +1,5 @@
 """Config values that would go wrong only later are refused while Snakemake parses the workflow: names
-that become paths or wildcards, keys a source needs, and constraints between keys (ffdiff.config_checks).
+that become paths or wildcards, keys a source needs, and constraints between keys (ffdiff.study.config).
 Credentials in a download URL are used, never shown.
 
 Unit cases validate an edited shipped config as the workflow does (schema with defaults, then
@@ -20,7 +20,7 @@ from run_workflow import ROOT, edited_config, snakemake
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from ffdiff.config_checks import check_config
+from ffdiff.study.config import check_config
 from ffdiff.data.archive import redact_url
 
 SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")

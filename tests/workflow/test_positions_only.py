@@ -14,7 +14,7 @@ def test_an_xdatcar_is_the_rdf_target_and_a_test_reference(smoke_run, tmp_path):
     the teacher frames it was written from (XDATCAR keeps 8 decimals of fractional coordinates)."""
     from ase.io import write
 
-    from ffdiff.checkpoint import read_metadata
+    from ffdiff.runtime.checkpoint import read_metadata
     from ffdiff.data.dataset import Dataset
 
     work = copy_run(smoke_run, tmp_path / "work")

@@ -5,7 +5,7 @@ import shutil
 
 from run_workflow import ROOT, edited_config, planned_jobs, snakemake
 
-from ffdiff.workflow import COMPILATION_CACHE
+from ffdiff.study.jobs import COMPILATION_CACHE
 
 CONFIG = ROOT / "config/smoke.yaml"
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from run_workflow import ROOT, local_reference, snakemake
 
-from ffdiff.workflow import CHECKPOINTS
+from ffdiff.study.jobs import CHECKPOINTS
 
 
 def test_outputs_and_physics(smoke_run):
@@ -186,7 +186,7 @@ def test_gnn_chain_outputs(smoke_run):
     import pandas as pd
 
     from ffdiff.fitting.gnn import load_model
-    from ffdiff.report import GNN_COLUMNS, STABILITY_COLUMNS
+    from ffdiff.study.report import GNN_COLUMNS, STABILITY_COLUMNS
 
     table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")
     assert list(table.columns) == GNN_COLUMNS

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from run_workflow import ROOT, copy_run, edited_config, planned_jobs, snakemake
 
-from ffdiff.workflow import CHECKPOINTS
+from ffdiff.study.jobs import CHECKPOINTS
 
 SMOKE = ROOT / "config/smoke.yaml"
 
@@ -50,7 +50,7 @@ def test_changed_teacher_labels_the_snapshots_with_the_new_teacher(smoke_run, tm
 
 
 def test_forced_rerun_trains_and_a_new_model_shape_needs_no_cleanup(smoke_run, tmp_path):
-    from ffdiff.checkpoint import read_metadata
+    from ffdiff.runtime.checkpoint import read_metadata
 
     work = copy_run(smoke_run, tmp_path / "work")
     target = "results/gnn/pretrained/model.npz"
@@ -117,8 +117,8 @@ def test_jobs_run_this_checkouts_library(smoke_run, tmp_path):
 def test_a_library_other_than_the_recorded_one_is_refused():
     from types import SimpleNamespace
 
-    from ffdiff.provenance import source_digest
-    from ffdiff.workflow import check_library
+    from ffdiff.runtime.provenance import source_digest
+    from ffdiff.study.jobs import check_library
 
     check_library(SimpleNamespace(code_version={"ffdiff_source": source_digest()}))
     check_library(SimpleNamespace())  # rules without code_version (tables, figures)
@@ -127,7 +127,7 @@ def test_a_library_other_than_the_recorded_one_is_refused():
 
 
 class Job:
-    """The parts of Snakemake's job object that :func:`ffdiff.workflow.job_checkpoints` reads."""
+    """The parts of Snakemake's job object that :func:`ffdiff.study.jobs.job_checkpoints` reads."""
 
     def __init__(self, inputs, **params):
         from snakemake.iocontainers import InputFiles, Params, Wildcards
@@ -137,7 +137,7 @@ class Job:
 
 
 def test_checkpoints_are_read_by_the_same_job_only(tmp_path, monkeypatch):
-    from ffdiff.workflow import job_checkpoints
+    from ffdiff.study.jobs import job_checkpoints
 
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "frames.npz"
@@ -163,7 +163,7 @@ def test_training_ignores_another_runs_checkpoint_without_loading_it(tmp_path):
     """A checkpoint of another fingerprint, even of another model shape, is neither loaded nor an error."""
     import jax.numpy as jnp
 
-    from ffdiff.checkpoint import save_pytree
+    from ffdiff.runtime.checkpoint import save_pytree
     from ffdiff.fitting.training import TrainSettings, train
 
     path = tmp_path / "training.npz"

@@ -5,7 +5,7 @@ import re
 from snakemake.utils import validate
 
 import ffdiff
-from ffdiff.config_checks import check_config
+from ffdiff.study.config import check_config
 from ffdiff.data.archive import redact_url
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -268,7 +268,7 @@ def code_version():
     """
     from importlib.metadata import version
 
-    from ffdiff.provenance import source_digest
+    from ffdiff.runtime.provenance import source_digest
 
     packages = (
         "jax",

@@ -9,7 +9,7 @@ Checkpoints are extended XYZ files of the sampled frames, rewritten atomically (
 ``CHECKPOINT_SECONDS`` and at the end), with positions, momenta, energy and forces. A resume compares only
 a few MD settings with the file's, not the calculator or the structure: a checkpoint folder must belong to
 one run and its exact inputs (the workflow keys it by its job's fingerprint,
-:func:`ffdiff.workflow.job_checkpoints`). A killed run restarts from the last saved frame and its momenta;
+:func:`ffdiff.study.jobs.job_checkpoints`). A killed run restarts from the last saved frame and its momenta;
 the Nosé–Hoover chain's own variables are not saved and restart at zero, which perturbs the thermostat
 for about ``tdamp_fs`` after the restart. A run killed during equilibration restarts from the beginning.
 Extended XYZ stores positions and momenta to 8 decimals, so a resumed run continues from a state rounded

@@ -2,7 +2,7 @@
 fine-tuning on a radial distribution function through differentiable MD, and MD tests.
 
 Models are :mod:`ffdiff.potentials.mpgnn` networks; their weights travel as ``.npz`` pytrees
-(:mod:`ffdiff.checkpoint`) with the network settings in the metadata.
+(:mod:`ffdiff.runtime.checkpoint`) with the network settings in the metadata.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ffdiff.checkpoint import load_pytree, read_metadata, save_pytree
+from ffdiff.runtime.checkpoint import load_pytree, read_metadata, save_pytree
 from ffdiff.fitting.training import (
     Frames,
     TrainSettings,

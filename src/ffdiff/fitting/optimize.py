@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import jax
 import numpy as np
 
-from ffdiff.exported import Program, stable_name
+from ffdiff.runtime.programs import Program, stable_name
 from ffdiff.fitting.objectives import Loss, as_loss
 from ffdiff.fitting.parameters import ParameterSpace, unpack
 from ffdiff.typing import Params
@@ -114,7 +114,7 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
 @functools.cache
 def _program(fn: Callable, names: tuple[str, ...]) -> Program:
     """(θ, base, data) -> ((loss, aux), ∂loss/∂θ), compiled; one per loss function and fitted names.
-    The losses of ffdiff's own fits are kept traced on disk when :mod:`ffdiff.exported` is on."""
+    The losses of ffdiff's own fits are kept traced on disk when :mod:`ffdiff.runtime.programs` is on."""
     name = stable_name(fn)
     return Program(jax.value_and_grad(_theta_fn(fn, names), has_aux=True),
                    None if name is None else f"value_and_grad of {name} over {names}", COMPILER_OPTIONS)

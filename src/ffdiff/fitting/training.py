@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from ffdiff.checkpoint import load_pytree, read_metadata, save_pytree
+from ffdiff.runtime.checkpoint import load_pytree, read_metadata, save_pytree
 from ffdiff.neighbors import NeighborList, neighbor_list
 from ffdiff.typing import Params
 
@@ -351,7 +351,7 @@ def train(loss_fn: Callable[..., jax.Array], params: Params, train_frames, valid
             an uninterrupted run.
         fingerprint: identifies everything the run depends on (inputs, settings, code); a checkpoint with
             another one is ignored unread, so a changed configuration never resumes a stale run. The
-            workflow passes its job's fingerprint (:func:`ffdiff.workflow.job_fingerprint`).
+            workflow passes its job's fingerprint (:func:`ffdiff.study.jobs.job_fingerprint`).
         progress: show a tqdm bar (stderr, i.e. the rule's log).
 
     History rows: epoch, steps (so far), learning rate, mean training loss, validation loss; with

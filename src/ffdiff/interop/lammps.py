@@ -135,7 +135,7 @@ def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> li
     """The elastic constants each fit recorded (ffdiff, by AD) beside LAMMPS's finite differences for
     the same parameters, as rows ``<quantity>_ffdiff``, ``<quantity>_lammps`` (GPa); one row per
     potential's original set and per best fit."""
-    from ffdiff.results import best_run
+    from ffdiff.fitting.records import best_run
 
     sets = {}
     for doc in fits_docs:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ffdiff import exported
+from ffdiff.runtime import programs as exported
 from ffdiff.fitting.objectives import _elastic_loss, frobenius
 from ffdiff.potentials import edip
 

@@ -7,12 +7,6 @@ import json
 from pathlib import Path
 
 
-def best_run(fits: dict) -> dict:
-    """The run of a :func:`ffdiff.fitting.study.fit_potential` result with the lowest loss."""
-    best = fits["best"]
-    return next(r for r in fits["runs"] if r["method"] == best["method"] and r["start"] == best["start"])
-
-
 def read_md_tests(paths) -> dict[tuple[str, str], dict]:
     """MD-test results keyed by (model, condition), from ``results/gnn/<model>/md_<condition>.json``."""
     return {(Path(p).parent.name, Path(p).stem.removeprefix("md_")): json.loads(Path(p).read_text()) for p in paths}

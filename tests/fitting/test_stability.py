@@ -12,10 +12,10 @@ from ffdiff.fitting.gnn import RDFSettings
 from ffdiff.fitting.stability import md_runs
 from ffdiff.potentials import get_potential
 from ffdiff.potentials.mpgnn import MPGNNConfig, potential
-from ffdiff.report import STABILITY_COLUMNS, comparison_table, stability_table
-from ffdiff.results import read_md_tests
+from ffdiff.study.report import STABILITY_COLUMNS, comparison_table, stability_table
+from ffdiff.study.results import read_md_tests
 from ffdiff.statistics import compare, holm, mean_interval, summarise, survival_interval
-from ffdiff.workflow import write_json
+from ffdiff.study.jobs import write_json
 
 SMALL = MPGNNConfig(n_basis=4, features=8, n_steps=2, hidden=16)
 RDF = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)

@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-from ffdiff.checkpoint import load_pytree, save_pytree
+from ffdiff.runtime.checkpoint import load_pytree, save_pytree
 from ffdiff.potentials import mpgnn
 
 CONFIG = mpgnn.MPGNNConfig(features=8, hidden=16, n_basis=4, n_steps=2)

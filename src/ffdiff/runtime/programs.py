@@ -34,7 +34,7 @@ from pathlib import Path
 
 import jax
 
-from ffdiff.provenance import source_digest
+from ffdiff.runtime.provenance import source_digest
 
 logger = logging.getLogger(__name__)
 

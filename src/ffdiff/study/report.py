@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ffdiff.results import best_run
+from ffdiff.fitting.records import best_run
 
 
 def check_table(checks: list[dict]) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ffdiff.data.archive import sha256sum
-from ffdiff.provenance import source_digest
+from ffdiff.runtime import enable_compilation_cache, use_cpus
+from ffdiff.runtime.provenance import source_digest
 
 
 COMPILATION_CACHE = "FFDIFF_COMPILATION_CACHE"
@@ -128,60 +129,6 @@ def job_checkpoints(snakemake, root: str | os.PathLike = CHECKPOINTS) -> Iterato
     for empty in (slot, slot.parent, slot.parent.parent):  # no empty folders left behind
         with contextlib.suppress(OSError):
             empty.rmdir()
-
-
-def use_cpus(n: int) -> None:
-    """Make XLA's CPU thread pool exactly ``n`` threads wide, without pinning the job to particular cores.
-
-    XLA ignores thread-count flags and sizes its pool from the process's CPU affinity when the backend
-    starts, so the affinity is narrowed to ``n`` CPUs for that moment and widened again afterwards (for
-    every thread, the pool's included): concurrent jobs then share the cores the OS gives them instead of
-    all piling onto the same ``n``. Under a scheduler that already confines the job (SLURM's task/affinity
-    or cgroups) the affinity is at most ``n`` CPUs and nothing changes. On GPUs JAX is also told not to
-    preallocate most of the device memory, so memory use is what the job needs.
-    """
-    from jax._src import xla_bridge
-
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    if xla_bridge.backends_are_initialized():
-        logging.getLogger("ffdiff").warning("JAX already started; cannot size its thread pool to %d", n)
-        return
-    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA uses every core
-        return
-    import jax
-
-    allowed = os.sched_getaffinity(0)
-    if n < len(allowed):
-        os.sched_setaffinity(0, sorted(allowed)[:n])
-    try:
-        jax.devices()
-    finally:
-        for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
-                os.sched_setaffinity(int(tid), allowed)
-
-
-def enable_compilation_cache(path) -> None:
-    """Keep compiled XLA programs on disk, so the next job (a fresh process) running the same program
-    loads it instead of compiling again.
-
-    Programs that compile in under 0.2 s are left out: caching the op-sized ones too saved a smoke
-    run about 3 % of its CPU time (measured when its jobs compiled ~600 of them), and every load of
-    one logs two lines of XLA's (harmless) "Target machine feature +prefer-no-gather is not
-    supported" error into the job's log (openxla/xla#44565: tuning flags checked as if they were
-    instruction sets; the cached program is used all the same, see the smoke benchmark's warm run).
-
-    The fits' traced losses are kept in its ``exported`` folder (:mod:`ffdiff.exported`), which
-    spares the next job tracing them too.
-    """
-    import jax
-
-    from ffdiff import exported
-
-    jax.config.update("jax_compilation_cache_dir", str(Path(path).resolve()))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    exported.enable(Path(path).resolve() / "exported")
 
 
 def configure_logging(snakemake, level: int = logging.INFO) -> logging.Logger:

@@ -35,7 +35,7 @@ from ffdiff.properties.phonons import (
     thermal_properties,
     with_force_constants,
 )
-from ffdiff.results import best_run
+from ffdiff.fitting.records import best_run
 from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)

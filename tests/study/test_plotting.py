@@ -6,7 +6,7 @@ import time
 def test_a_figure_saved_again_later_has_the_same_bytes(tmp_path):
     import matplotlib.pyplot as plt
 
-    from ffdiff.plotting import save
+    from ffdiff.study.plotting import save
 
     saved = []
     for run in range(2):

@@ -8,7 +8,7 @@ import pytest
 
 PROBE = """
 import collections, os, sys
-from ffdiff.workflow import use_cpus
+from ffdiff.runtime import use_cpus
 before = os.sched_getaffinity(0)
 use_cpus(int(sys.argv[1]))
 import jax.numpy as jnp
@@ -42,7 +42,7 @@ def test_package_namespaces_import_only_what_is_used():
 
 @pytest.mark.parametrize(("imports", "absent"), [
     # landscape and phonon jobs: the fits' losses, not scipy's minimisers (half a second)
-    ("from ffdiff.fitting.study import landscape_grid, phonon_properties", ("scipy.optimize",)),
+    ("from ffdiff.fitting.potential_fit import landscape_grid, phonon_properties", ("scipy.optimize",)),
     # GNN MD-test and error jobs: no optimiser library
     ("from ffdiff.fitting.stability import md_runs", ("optax",)),
     ("from ffdiff.statistics import summarise", ("jax",)),
@@ -57,7 +57,7 @@ def test_job_imports_leave_out_what_the_job_does_not_run(imports, absent):
 
 LOGGING_PROBE = """
 import logging, os, sys, types
-from ffdiff.workflow import configure_logging
+from ffdiff.study.jobs import configure_logging
 job = types.SimpleNamespace(log=[sys.argv[1]], rule="probe")
 logger = configure_logging(job)
 logger.info("logged")

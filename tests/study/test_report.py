@@ -1,6 +1,6 @@
 """Tables built from rule outputs."""
 
-from ffdiff.report import check_table, fit_summary, fit_table, to_markdown
+from ffdiff.study.report import check_table, fit_summary, fit_table, to_markdown
 
 CHECK = {"potential": "sw", "structures": {
     "unitcell": {"equilibrium_cell_lengths": [5.43] * 3, "reference_cell_lengths": [5.47] * 3,
