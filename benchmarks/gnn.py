@@ -64,7 +64,8 @@ from benchmarks.md import machine_info  # noqa: E402
 from benchmarks.tables import gnn_budget_table, gnn_md_table, gnn_step_table  # noqa: E402
 from ffdiff.data.dataset import Dataset  # noqa: E402
 from ffdiff.fitting.gnn import new_model, normalisation  # noqa: E402
-from ffdiff.fitting.training import Frames, batch_value_and_grad, energy_force_loss, errors, stack_frames  # noqa: E402
+from ffdiff.fitting.frames import Frames, energy_force_loss, errors, stack_frames
+from ffdiff.fitting.training import batch_value_and_grad  # noqa: E402
 
 #: Benchmarked models: (``gnn.model`` block, how the step runs). ``mpgnn`` is the study's default,
 #: ``mpgnn_radial`` the same without angular terms (the study's model size before them), both with the

@@ -135,7 +135,7 @@ def test_positions_only_dataset_round_trips(tmp_path):
 
 
 def test_training_refuses_a_positions_only_dataset(tmp_path):
-    from ffdiff.fitting.training import stack_frames
+    from ffdiff.fitting.frames import stack_frames
 
     path = tmp_path / "XDATCAR_1500K"
     write(path, _thermal_frames(2), format="vasp-xdatcar")

@@ -7,7 +7,8 @@ from ase.build import bulk
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import MDSettings, RDFSettings, init_rdf_loss, new_model, normalisation
-from ffdiff.fitting.training import TrainSettings, energy_force_loss, mean_loss, stack_frames, train
+from ffdiff.fitting.frames import energy_force_loss, stack_frames
+from ffdiff.fitting.training import TrainSettings, mean_loss, train
 
 SMALL = {"cutoff": 3.77, "n_basis": 4, "features": 8, "n_steps": 2, "hidden": 16}
 
@@ -216,7 +217,7 @@ def test_gradient_accumulated_piece_by_piece_equals_the_whole_batchs(frames):
 
 def test_batched_graph_equals_frame_by_frame(frames):
     """One disjoint graph of a batch gives each frame's energy and forces as the frame alone (1e-10)."""
-    from ffdiff.fitting.training import predict
+    from ffdiff.fitting.frames import predict
 
     model, params = new_model({**SMALL, "angular": 2}, seed=4, energy_per_atom=-4.6)
     batch = stack_frames(frames, model.config.cutoff).take(np.arange(4))
@@ -257,7 +258,7 @@ def test_models_round_trip_through_their_file(config, frames, tmp_path):
     """save_model records the kind and its settings; load_model rebuilds the same potential, with
     bit-identical weights and the same energy."""
     from ffdiff.fitting.gnn import load_model, save_model
-    from ffdiff.fitting.training import predict
+    from ffdiff.fitting.frames import predict
 
     model, params = new_model(config, seed=1, energy_per_atom=-4.6)
     path = tmp_path / "model.npz"
@@ -319,7 +320,7 @@ def test_float32_training_tracks_float64_to_the_printed_digits(frames):
     """The same training in float32 and float64 (same start, batches and schedule) gives the same
     validation losses and test errors to the four significant digits the tables print; the model
     comes back in float64."""
-    from ffdiff.fitting.training import errors
+    from ffdiff.fitting.frames import errors
 
     model, start = new_model({**SMALL, "angular": 2}, seed=1, energy_per_atom=float(np.mean(frames.energies)) / 64,
                              energy_scale=1.0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ffdiff import cell_list
+from ffdiff.neighbors import cells as cell_list
 from ffdiff.neighbors import neighbor_list, rebuild, refresh
 
 CUTOFF, SKIN = 3.77118, 0.5

@@ -43,7 +43,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from ffdiff.data.finite import require_finite, require_finite_frame
+from ffdiff.finite import require_finite, require_finite_frame
 
 __all__ = ["cubuk_source", "read_cubuk", "write_cubuk"]
 

@@ -48,7 +48,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 
 __all__ = ["FORMAT_VERSION", "Dataset", "split"]
 

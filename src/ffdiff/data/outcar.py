@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 
 _HEADER = "TOTAL ELASTIC MODULI (kBar)"
 # VASP prints rows and columns in the order XX YY ZZ XY YZ ZX; Voigt is xx yy zz yz xz xy.

@@ -20,7 +20,7 @@ from phonopy.file_IO import parse_disp_yaml, parse_FORCE_CONSTANTS, parse_FORCE_
 from phonopy.harmonic.force_constants import compact_fc_to_full_fc, full_fc_to_compact_fc
 from phonopy.structure.atoms import PhonopyAtoms
 
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 
 
 def _to_ase(cell) -> Atoms:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ase import Atoms
 from ase.io import read
 
-from ffdiff.data.finite import require_finite_frame
+from ffdiff.finite import require_finite_frame
 from ffdiff.data.phonopy import read_displacements
 from ffdiff.data.vasp import check_element, read_vasprun
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 
 KBAR_TO_GPA = 0.1
 # Lattice vectors in vasprun.xml carry 8 decimals, so a strain read back from them is noisy at

@@ -36,7 +36,7 @@ from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, force_temperature, thermalize_momenta
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 from ffdiff.properties.phase import MSD_THRESHOLD_A2, phase_from_msd
 
 __all__ = ["CUBUK_LIKE", "MSD_THRESHOLD_A2", "Condition", "mean_squared_displacement", "phase_of",

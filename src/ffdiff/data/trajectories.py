@@ -14,7 +14,7 @@ from ase import Atoms
 from ase.io import read
 from ase.io.formats import string2index
 
-from ffdiff.data.finite import require_finite_frame
+from ffdiff.finite import require_finite_frame
 
 __all__ = ["FORMATS", "guess_format", "read_frames"]
 

@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 from ase import Atoms
 from ase.io import read
 
-from ffdiff.data.finite import require_finite_frame
+from ffdiff.finite import require_finite_frame
 from ffdiff.exceptions import StructureError
 
 

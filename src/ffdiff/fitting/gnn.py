@@ -18,15 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.runtime.checkpoint import load_pytree, read_metadata, save_pytree
-from ffdiff.fitting.training import (
-    Frames,
-    TrainSettings,
-    energy_force_loss,
-    errors,
-    mean_loss,
-    stack_frames,
-    train,
-)
+from ffdiff.fitting.frames import Frames, energy_force_loss, errors, stack_frames
+from ffdiff.fitting.training import TrainSettings, mean_loss, train
 from ffdiff.neighbors import all_pairs
 from ffdiff.potentials import graph_network, mpgnn
 from ffdiff.potentials.registry import NetworkPotential, Potential

@@ -45,6 +45,21 @@ class Loss:
     def __call__(self, params: Params) -> Array:
         return self.fn(params, self.data)[0]
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """Each part's weight, by name (empty for a loss that is not a sum)."""
+        return {name: weight for name, weight, _ in self.parts}
+
+    def total(self, values: Mapping[str, Any]) -> Any:
+        """The weighted sum of the parts' ``values`` (numbers or gradients), as this loss sums them."""
+        return weighted_sum(self.weights, values)
+
+
+def weighted_sum(weights: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+    """Σ_k w_k · values[k], in the order of ``weights``: the one place the multi-objective sum is
+    written (the traced loss, the sum of its compiled parts and the fits' consistency check use it)."""
+    return sum(weights[k] * values[k] for k in weights)
+
 
 def as_loss(loss: Loss | Callable[[Params], Array]) -> Loss:
     """A :class:`Loss` as is; a plain ``loss(params)`` as one without data or aux (whatever it closes
@@ -133,5 +148,6 @@ def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float])
 
 
 def _weighted_loss(fns: Mapping[str, Callable], params: Params, data) -> tuple[Array, dict[str, Any]]:
-    values = {k: fns[k](params, part) for k, (_, part) in data.items()}
-    return sum(data[k][0] * value for k, (value, _) in values.items()), {k: aux for k, (_, aux) in values.items()}
+    values = {k: fns[k](params, part) for k, (_, part) in data.items()}  # data: {k: (weight, data_k)}
+    return (weighted_sum({k: weight for k, (weight, _) in data.items()}, {k: v for k, (v, _) in values.items()}),
+            {k: aux for k, (_, aux) in values.items()})

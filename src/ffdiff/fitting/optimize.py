@@ -105,8 +105,8 @@ def compile_objective(loss: Loss | Callable, space: ParameterSpace) -> Objective
     """
     loss = as_loss(loss)
     if loss.parts:
-        parts = [(name, weight, compile_objective(part, space)) for name, weight, part in loss.parts]
-        return Objective(functools.partial(_weighted_sum, parts))
+        parts = {name: compile_objective(part, space) for name, _, part in loss.parts}
+        return Objective(functools.partial(_weighted_sum, loss, parts))
     program = _program(loss.fn, space.names)
     return Objective(functools.partial(_evaluate, program, _as_arguments(space.base), loss.data))
 
@@ -138,11 +138,11 @@ def _as_arguments(params: Params) -> Params:
     return jax.tree.map(np.asarray, params)
 
 
-def _weighted_sum(parts: list[tuple[str, float, Objective]], theta) -> tuple[float, dict, np.ndarray]:
-    results = {name: (weight, objective.evaluate(theta)) for name, weight, objective in parts}
-    return (sum(weight * float(value) for weight, (value, _, _) in results.values()),
-            {name: aux for name, (_, (_, aux, _)) in results.items()},
-            sum(weight * np.asarray(grad) for weight, (_, _, grad) in results.values()))
+def _weighted_sum(loss: Loss, parts: dict[str, Objective], theta) -> tuple[float, dict, np.ndarray]:
+    results = {name: objective.evaluate(theta) for name, objective in parts.items()}
+    return (loss.total({name: float(value) for name, (value, _, _) in results.items()}),
+            {name: aux for name, (_, aux, _) in results.items()},
+            loss.total({name: np.asarray(grad) for name, (_, _, grad) in results.items()}))
 
 
 def theta_loss(loss: Loss, space: ParameterSpace):

@@ -138,16 +138,20 @@ def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]
     return atoms, counts
 
 
-def _check_loss(objective: str, loss: float, row: dict, weights: Mapping[str, float] | None) -> None:
+# The property row's name of each part's loss over the full matrix.
+_ROW_KEYS = {"elastic": "elastic_loss", "force_constants": "fc_loss"}
+
+
+def _check_loss(objective: str, value: float, row: dict, loss: Loss) -> None:
     """The fitted loss at the starting parameters must equal the full-matrix one of ``property_row``."""
     if objective == "phonon":
         full = row["fc_loss"]
-    elif objective == "multi":
-        full = weights["elastic"] * row["elastic_loss"] + weights["force_constants"] * row["fc_loss"]
+    elif loss.parts:
+        full = loss.total({part: row[_ROW_KEYS[part]] for part in loss.weights})
     else:
         return
-    if not np.isclose(loss, full, rtol=1e-7, atol=1e-9):
-        raise RuntimeError(f"{objective} loss {loss!r} from the symmetry-independent force-constant rows differs "
+    if not np.isclose(value, full, rtol=1e-7, atol=1e-9):
+        raise RuntimeError(f"{objective} loss {value!r} from the symmetry-independent force-constant rows differs "
                            f"from {full!r} over the full matrix")
 
 
@@ -229,12 +233,13 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     """
     geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
     potential, params0 = geometry.potential, space.base
-    compiled = compile_objective(build_loss(objective, geometry, reference, params0, weights), space)
+    loss = build_loss(objective, geometry, reference, params0, weights)
+    compiled = compile_objective(loss, space)
     original_loss = float(compiled.value(space.pack(params0)))
     logger.info("%s, %s: loss %.6g at the starting parameters", name, objective, original_loss)
     props = properties(geometry, reference, space)
     original_row = property_row(props, params0)
-    _check_loss(objective, original_loss, original_row, weights)  # before minutes of fitting the wrong loss
+    _check_loss(objective, original_loss, original_row, loss)  # before minutes of fitting the wrong loss
     runs = []
     for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ffdiff.neighbors import NeighborList, edge_vectors, short_list
+from ffdiff.neighbors import NeighborList, edge_vectors, on_short_list
 from ffdiff.potentials._masking import cutoff_exp, distance, inside, triplet_bonds
 from ffdiff.typing import Params
 
@@ -91,10 +91,8 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
     and ``short``) is first reduced to the edges inside ``a`` and their triplets; if they do not fit,
     the energy (and every derivative) is NaN and drivers re-allocate, as for SW.
     """
-    if not neighbors.short_slots:
-        return _energy_triplets(params, position, box, neighbors)
-    short, overflow = short_list(neighbors, position, box, params["a"])
-    return _energy_triplets(params, position, box, short) * jnp.where(overflow, jnp.nan, 1.0)
+    return on_short_list(lambda nbrs: _energy_triplets(params, position, box, nbrs), neighbors, position, box,
+                         params["a"], triplets=True)
 
 
 def _energy_triplets(params, position, box, neighbors):

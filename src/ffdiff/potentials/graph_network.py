@@ -61,8 +61,8 @@ from types import MappingProxyType
 import jax
 import jax.numpy as jnp
 
-from ffdiff.cell_list import compact
-from ffdiff.neighbors import NeighborList, edge_vectors, short_list
+from ffdiff.neighbors.cells import compact
+from ffdiff.neighbors import NeighborList, edge_vectors, on_short_list
 from ffdiff.potentials.registry import NetworkPotential, network_potential
 from ffdiff.typing import Params
 
@@ -241,10 +241,8 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
     Returns:
         Scalar energy in eV, in the dtype of ``params``.
     """
-    if neighbors.short_capacity:
-        short, overflow = short_list(neighbors, position, box, config.cutoff, triplets=False)
-        return _energy(params, position, box, short, config) * jnp.where(overflow, jnp.nan, 1.0)
-    return _energy(params, position, box, neighbors, config)
+    return on_short_list(lambda nbrs: _energy(params, position, box, nbrs, config), neighbors, position, box,
+                         config.cutoff, triplets=False)
 
 
 def _energy(params, position, box, neighbors, config):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from ffdiff.data.finite import require_finite
+from ffdiff.finite import require_finite
 from ffdiff.exceptions import ParameterFileError
 from ffdiff.potentials.registry import POTENTIALS, get_potential
 

@@ -52,7 +52,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from ffdiff.neighbors import NeighborList, edge_vectors, short_list
+from ffdiff.neighbors import NeighborList, edge_vectors, on_short_list
 from ffdiff.potentials._masking import distance, inside
 from ffdiff.potentials.registry import NetworkPotential, network_potential
 from ffdiff.typing import Params
@@ -216,10 +216,8 @@ def per_atom_energy(params: Params, position: jax.Array, box: jax.Array, neighbo
     (:func:`ffdiff.neighbors.short_list`); if they do not fit, every energy is NaN, and so is the
     force on every atom the short list holds (as for SW and EDIP): never a sum short of terms.
     """
-    if neighbors.short_capacity:
-        short, overflow = short_list(neighbors, position, box, config.cutoff, triplets=False)
-        return _per_atom_energy(params, position, box, short, config) * jnp.where(overflow, jnp.nan, 1.0)
-    return _per_atom_energy(params, position, box, neighbors, config)
+    return on_short_list(lambda nbrs: _per_atom_energy(params, position, box, nbrs, config), neighbors, position,
+                         box, config.cutoff, triplets=False)
 
 
 def _per_atom_energy(params, position, box, neighbors, config):

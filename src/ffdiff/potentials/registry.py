@@ -32,7 +32,7 @@ class Potential:
             neighbour lists with a skin).
         per_atom: `[n_atoms]` energies ``(params, position, box, neighbors)`` summing to ``energy``,
             if the energy is such a sum: training then evaluates a batch of frames as one graph
-            (:func:`ffdiff.fitting.training.predict`).
+            (:func:`ffdiff.fitting.frames.predict`).
     """
 
     name: str

@@ -36,7 +36,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ffdiff.neighbors import NeighborList, edge_vectors, short_list
+from ffdiff.neighbors import NeighborList, edge_vectors, on_short_list
 from ffdiff.potentials._masking import cutoff_exp, distance, inside, triplet_bonds
 from ffdiff.typing import Params
 
@@ -82,15 +82,10 @@ def energy(params: Params, position: jax.Array, box: jax.Array, neighbors: Neigh
 
     With a short-list capacity the edges inside aσ are compacted first; if they do not fit, the
     energy is NaN (so are its derivatives): no term is ever dropped silently, and drivers re-allocate
-    (:func:`ffdiff.neighbors.short_overflow`). A ``lax.cond`` fallback to the full list would be
-    exact, but reverse mode then zero-fills the unused branch's residuals at every call, which
-    cost a third of an MD step.
+    (:func:`ffdiff.neighbors.on_short_list`).
     """
-    if not neighbors.short_capacity:
-        return _energy_edges(params, position, box, neighbors)
-    short, overflow = short_list(neighbors, position, box, params["a"] * params["sigma"], triplets=False)
-    # A factor, not a where: forces and stress must be NaN too, not zero.
-    return _energy_edges(params, position, box, short) * jnp.where(overflow, jnp.nan, 1.0)
+    return on_short_list(lambda nbrs: _energy_edges(params, position, box, nbrs), neighbors, position, box,
+                         params["a"] * params["sigma"], triplets=False)
 
 
 def _energy_edges(params, position, box, neighbors):

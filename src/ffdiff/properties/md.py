@@ -518,7 +518,7 @@ def run_md(
 
     The run advances in chunks of up to ``chunk`` steps, each a call of one compiled loop (the same
     program for every chunk of the run: its length and where it stops are traced values). The list
-    is rebuilt inside the loop, by a cell-list search (:mod:`ffdiff.cell_list`), at every step whose
+    is rebuilt inside the loop, by a cell-list search (:mod:`ffdiff.neighbors.cells`), at every step whose
     drifted positions are more than ``skin / 2`` from those it was built for, before that step's
     forces, so lists are rebuilt exactly when needed and no force sees a stale list. A chunk stops
     at the first step it would reject and keeps the state before it: a step whose rebuilt list did

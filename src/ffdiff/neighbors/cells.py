@@ -198,3 +198,10 @@ def compact(mask: jax.Array, capacity: int) -> tuple[jax.Array, jax.Array]:
         below = jnp.where(trial >= 32, word, word & ((jnp.uint32(1) << trial) - 1))
         bit = jnp.where(jax.lax.population_count(below).astype(jnp.int32) <= rank, trial, bit)
     return owner * 32 + bit.astype(jnp.int32), start[-1] + count[-1]
+
+
+def perpendicular_widths(box) -> np.ndarray:
+    """`[3]` distances in Å between opposite faces of the `[3, 3]` cell (rows are lattice vectors)."""
+    box = np.asarray(box, dtype=np.float64)
+    volume = abs(np.linalg.det(box))
+    return np.array([volume / np.linalg.norm(np.cross(box[(i + 1) % 3], box[(i + 2) % 3])) for i in range(3)])
