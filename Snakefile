@@ -38,3 +38,4 @@ rule all:
     default_target: True
     input:
         rules.report.input,
+        rules.results_page.output,

@@ -6,10 +6,10 @@ minutes on two cores), the classical fits cold
 and warm (fits.py, needs the workflow's reference stage), the time per workflow stage of the run in
 this directory (stages.py, needs a finished run) and the smoke config end to end, cold and warm
 (smoke.py, about seven minutes). Each prints its tables and writes results/benchmarks/<name>.json.
-Then report.py gathers every table into one Markdown block (results/benchmarks/README.md; with
---readme also into README.md).
+Then report.py renders every table, and the sentences quoting them, as one page
+(results/benchmarks/README.md; with --docs also docs/benchmarks.md).
 
-Usage: python -m benchmarks [--quick] [--readme]   (--quick: two-minute subsets of md.py, driver.py, gnn.py)
+Usage: python -m benchmarks [--quick] [--docs]   (--quick: two-minute subsets of md.py, driver.py, gnn.py)
 """
 
 import argparse
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--readme", action="store_true", help="put the tables into README.md")
+    parser.add_argument("--docs", action="store_true", help="write the page to docs/benchmarks.md")
     args = parser.parse_args()
     runs = [("md", ["--quick"] if args.quick else [], True),
             ("driver", ["--sizes", "64", "216", "--steps", "100", "--repeat", "1"] if args.quick else [], True),
@@ -39,10 +39,10 @@ def main() -> None:
         print(f"\n## {name}", flush=True)
         subprocess.run([sys.executable, str(HERE / f"{name}.py"), *extra], check=True)
     report = subprocess.run([sys.executable, str(HERE / "report.py"),
-                             *(["--readme", str(HERE.parent / "README.md")] if args.readme else [])],
+                             *(["--docs", str(HERE.parent / "docs/benchmarks.md")] if args.docs else [])],
                             check=True, capture_output=True, text=True).stdout
     Path("results/benchmarks/README.md").write_text(report)
-    print(f"\n## all tables: results/benchmarks/README.md{' and README.md' if args.readme else ''}")
+    print(f"\n## all tables: results/benchmarks/README.md{' and docs/benchmarks.md' if args.docs else ''}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Best fit per potential and objective, with the originals and DFT, as the README's Markdown table.
+"""Best fit per potential and objective, with the originals and DFT, as the results page's Markdown table.
 
 Inputs: fits (fits.json files). Outputs: markdown.
 """

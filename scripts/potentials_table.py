@@ -1,4 +1,4 @@
-"""Collect every potential's check into one table (CSV and the Markdown shown in the README).
+"""Collect every potential's check into one table (CSV, and the Markdown of the results page).
 
 Inputs: checks (check.json files). Outputs: csv, markdown.
 """

@@ -19,9 +19,9 @@ def test_fit_weight_reruns_that_fit_and_its_dependants(smoke_run, tmp_path):
         config["fits"]["weights"]["force_constants"] = 2.0
 
     plan = planned_jobs(smoke_run, edited_config(tmp_path / "weights.yaml", edit))
-    # the multi-objective fit of each potential, its landscape, phonons and figure, then the tables
+    # the multi-objective fit of each potential, its landscape, phonons and figure, then the tables and page
     assert plan == {"fit": 2, "landscape": 2, "phonon_properties": 2, "plot_fit": 2, "fit_table": 1,
-                    "fit_summary": 1, "lammps_check": 1, "all": 1}
+                    "fit_summary": 1, "lammps_check": 1, "results_page": 1, "all": 1}
 
 
 def test_gnn_learning_rate_reruns_nothing_classical(smoke_run, tmp_path):
@@ -32,7 +32,7 @@ def test_gnn_learning_rate_reruns_nothing_classical(smoke_run, tmp_path):
 
     plan = planned_jobs(smoke_run, edited_config(tmp_path / "lr.yaml", edit))
     assert plan == {"gnn_finetune": 1, "gnn_rdf": 2, "gnn_errors": 3, "gnn_md_test": 2 * 3, "gnn_metrics": 1,
-                    "gnn_stability": 1, "plot_gnn": 1, "all": 1}, plan
+                    "gnn_stability": 1, "plot_gnn": 1, "results_page": 1, "all": 1}, plan
 
 
 def test_new_ffdiff_version_reruns_every_computation_but_no_download(smoke_run, tmp_path):

@@ -71,13 +71,26 @@ def test_local_vasp_source_gives_same_numbers(smoke_run, tmp_path):
     assert not (tmp_path / "results/potentials/edip").exists()
 
 
-@pytest.mark.parametrize(("marker", "table"), [("results", "potentials_check"), ("fits", "fit_summary")])
-def test_readme_tables_are_generated(smoke_run, marker, table):
-    """The README's tables are the workflow's output, not typed. The smoke config runs fewer
-    optimizers and starts, but every one reaches the same optimum to the printed digits."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split(f"<!-- {marker}:begin -->\n", 1)[1].split(f"<!-- {marker}:end -->", 1)[0]
-    assert block == (smoke_run / f"results/tables/{table}.md").read_text()
+def _sections(page: str) -> dict[str, str]:
+    """The results page's sections by heading (the text before the first one under "")."""
+    parts = re.split(r"^## (.+)$", page, flags=re.MULTILINE)
+    return {"": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
+
+
+def _table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+@pytest.mark.parametrize("table", ["potentials_check", "fit_summary"])
+def test_committed_results_page_has_the_generated_classical_tables(smoke_run, table):
+    """docs/results.md is the workflow's page, not typed: its classical tables equal a fresh run's. The
+    smoke config runs fewer optimizers and starts, but every one reaches the same optimum to the
+    printed digits."""
+    committed = (ROOT / "docs/results.md").read_text()
+    generated = (smoke_run / "results/docs/results.md").read_text()
+    assert list(_sections(committed)) == list(_sections(generated))
+    assert (smoke_run / f"results/tables/{table}.md").read_text().strip() in committed
+    assert (smoke_run / f"results/tables/{table}.md").read_text().strip() in generated
 
 
 def test_ci_runs_the_readme_commands():
@@ -305,16 +318,23 @@ def test_killed_pretraining_resumes_to_the_same_model(smoke_run, tmp_path):
             np.testing.assert_array_equal(ours[key], theirs[key])
 
 
-def test_readme_gnn_table_has_the_generated_layout(smoke_run):
-    """The README's GNN blocks come from a full run (too long for CI): the error table's header and
-    rows (6 trained models × 3 splits) and the stability table's header as this checkout generates."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- gnn:begin -->\n", 1)[1].split("<!-- gnn:end -->", 1)[0]
-    generated = (smoke_run / "results/tables/gnn_metrics.md").read_text()
-    assert block.splitlines()[:4] == generated.splitlines()[:4]
-    assert len(block.splitlines()) == 2 + 2 + 6 * 3  # caption, blank, header, rule; 6 models × 3 splits
-    stability = readme.split("<!-- stability:begin -->\n", 1)[1].split("<!-- stability:end -->", 1)[0]
-    generated = (smoke_run / "results/tables/gnn_stability.md").read_text().splitlines()
-    assert stability.splitlines()[2:4] == generated[2:4]  # the table's header and rule
-    rows = [line for line in stability.splitlines() if line.startswith("| ")]
-    assert len(rows) == (1 + 6 * 4) + (1 + 3 * 4)  # header and 6 tested models × 4 conditions; 3 arms × 4
+def _headers(text: str) -> list[str]:
+    """The header row of every Markdown table in ``text``."""
+    lines = text.splitlines()
+    return [lines[k - 1] for k, line in enumerate(lines) if k and line.startswith("|---")]
+
+
+def test_committed_results_page_has_the_generated_gnn_layout(smoke_run):
+    """The GNN sections of docs/results.md come from a full run (too long for CI): every section's
+    table headers as this checkout generates them; the error table's caption, header and rows (6 trained
+    models × 3 splits); the stability tables' rows (6 tested models × 4 conditions, 3 arms × 4)."""
+    committed = _sections((ROOT / "docs/results.md").read_text())
+    generated = _sections((smoke_run / "results/docs/results.md").read_text())
+    assert list(committed) == list(generated)
+    for heading, text in generated.items():
+        assert _headers(committed[heading]) == _headers(text), heading
+    errors = committed["GNN energy and force errors"]
+    assert "\n".join((smoke_run / "results/tables/gnn_metrics.md").read_text().splitlines()[:4]) in errors
+    assert len(_table_rows(errors)) == 1 + 6 * 3
+    stability = committed["GNN stability at unseen conditions"]
+    assert len(_table_rows(stability)) == (1 + 6 * 4) + (1 + 3 * 4)

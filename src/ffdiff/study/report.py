@@ -1,4 +1,4 @@
-"""Tables the study publishes (CSV for machines, Markdown for the README), built from rule outputs."""
+"""Tables the study publishes (CSV for machines, Markdown for the results page), built from rule outputs."""
 
 from __future__ import annotations
 
