@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.md import RATTLE, SKIN, T_START, crystal, machine_info, start, time_lammps  # noqa: E402 (XLA flags)
 from benchmarks.tables import driver_table  # noqa: E402
 from ffdiff import get_potential  # noqa: E402
-from ffdiff.properties import md  # noqa: E402
+from ffdiff import md  # noqa: E402
 
 
 def time_run_md(name: str, atoms, n_steps: int, repeat: int, skin: float) -> dict:
@@ -35,9 +35,10 @@ def time_run_md(name: str, atoms, n_steps: int, repeat: int, skin: float) -> dic
     params = pot.params()
 
     def run():
-        return md.run_md(pot.energy, params, atoms.positions, atoms.cell.array, cutoff=pot.cutoff(params), skin=skin,
-                         n_steps=n_steps, dt=1.0, ensemble="nve", temperature_K=T_START, seed=0,
-                         record_every=n_steps, triplets=pot.triplets, progress=False)
+        settings = md.MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=T_START, ensemble="nve",
+                                 n_steps=n_steps, record_every=n_steps)
+        return md.run_md(pot.energy, params, atoms.positions, atoms.cell.array, settings, cutoff=pot.cutoff(params),
+                         skin=skin, seed=0, triplets=pot.triplets, progress=False)
 
     t = time.perf_counter()
     out = run()

@@ -92,18 +92,18 @@ def edip_frames(repeat: int, n_frames: int, seed: int = 0) -> Dataset:
     from ase.build import bulk
 
     from ffdiff import Calculator, get_potential
-    from ffdiff.properties.md import run_md
+    from ffdiff.md import MDSettings, run_md
 
     pot = get_potential("edip")
     params = pot.params()
     crystal = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
-    common = dict(cutoff=pot.cutoff(params), skin=1.0, ensemble="nvt", min_distance=1.0, triplets=pot.triplets,
-                  progress=False)
-    melt = run_md(pot.energy, params, crystal.positions, crystal.cell.array, n_steps=MELT_STEPS,
-                  temperature_K=MELT_K, seed=seed, record_every=MELT_STEPS, **common)
+    common = dict(cutoff=pot.cutoff(params), skin=1.0, min_distance=1.0, triplets=pot.triplets, progress=False)
+    nvt = MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=MELT_K, ensemble="nvt", n_steps=MELT_STEPS,
+                     record_every=MELT_STEPS)
+    melt = run_md(pot.energy, params, crystal.positions, crystal.cell.array, nvt, seed=seed, **common)
     run = run_md(pot.energy, params, melt["positions"][-1], crystal.cell.array,
-                 n_steps=EQUIL_STEPS + n_frames * EVERY, temperature_K=TEMPERATURE_K, seed=seed + 1,
-                 record_every=EVERY, **common)
+                 nvt.replace(temperature_K=TEMPERATURE_K, n_steps=EQUIL_STEPS + n_frames * EVERY, record_every=EVERY),
+                 seed=seed + 1, **common)
     if not (melt["stable"] and run["stable"]):
         raise RuntimeError(f"the EDIP teacher run failed (melt stable {melt['stable']}, run stable {run['stable']})")
     frames = []

@@ -50,7 +50,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ffdiff import neighbor_list  # noqa: E402
-from ffdiff.properties.md import run_md  # noqa: E402
+from ffdiff.md import MDSettings, run_md  # noqa: E402
 
 MELT_K, TEMPERATURE_K = 4000.0, 2000.0
 MELT_STEPS, EQUIL_STEPS = 1000, 1000  # fs (1 fs steps) of the EDIP runs making the start frames
@@ -91,10 +91,11 @@ def md_rows(energy_fn, params, cutoff: float, frames_by_size, *, model: str = ""
         n = len(position)
 
         def run(position=position, box=box):
-            return run_md(energy_fn, params, position, box, cutoff=cutoff, skin=skin, n_steps=n_steps, dt=1.0,
-                          ensemble="nve", temperature_K=temperature_K, seed=seed,
-                          record_every=max(1, n_steps // max(1, n_eval_frames - 1)), min_distance=min_distance,
-                          three_body=False, short_multiplier=short_multiplier, progress=False)
+            settings = MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=temperature_K, ensemble="nve",
+                                  n_steps=n_steps, record_every=max(1, n_steps // max(1, n_eval_frames - 1)))
+            return run_md(energy_fn, params, position, box, settings, cutoff=cutoff, skin=skin, seed=seed,
+                          min_distance=min_distance, three_body=False, short_multiplier=short_multiplier,
+                          progress=False)
 
         t = time.perf_counter()
         out = run()
@@ -142,12 +143,13 @@ def edip_liquid(repeat: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     pot = get_potential("edip")
     params = pot.params()
     crystal = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
-    common = dict(cutoff=pot.cutoff(params), ensemble="nvt", triplets=pot.triplets, min_distance=1.0,
-                  progress=False)
-    melt = run_md(pot.energy, params, crystal.positions, crystal.cell.array, n_steps=MELT_STEPS,
-                  temperature_K=MELT_K, seed=seed, record_every=MELT_STEPS, **common)
-    run = run_md(pot.energy, params, melt["positions"][-1], crystal.cell.array, n_steps=EQUIL_STEPS,
-                 temperature_K=TEMPERATURE_K, seed=seed + 1, record_every=EQUIL_STEPS, **common)
+    common = dict(cutoff=pot.cutoff(params), triplets=pot.triplets, min_distance=1.0, progress=False)
+    nvt = MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=MELT_K, ensemble="nvt", n_steps=MELT_STEPS,
+                     record_every=MELT_STEPS)
+    melt = run_md(pot.energy, params, crystal.positions, crystal.cell.array, nvt, seed=seed, **common)
+    run = run_md(pot.energy, params, melt["positions"][-1], crystal.cell.array,
+                 nvt.replace(temperature_K=TEMPERATURE_K, n_steps=EQUIL_STEPS, record_every=EQUIL_STEPS),
+                 seed=seed + 1, **common)
     msd = mean_squared_displacement(run["positions"])
     if not (melt["stable"] and run["stable"]) or phase_from_msd(msd) != "liquid":
         raise RuntimeError(f"the EDIP start is not a liquid: stable {melt['stable']} and {run['stable']}, "

@@ -84,8 +84,9 @@ from ase.build import bulk  # noqa: E402
 from ffdiff import get_potential, neighbor_list  # noqa: E402
 from ffdiff.neighbors import needs_update, short_overflow  # noqa: E402
 from ffdiff.potentials import mpgnn  # noqa: E402
-from ffdiff.properties import md  # noqa: E402
+from ffdiff import md  # noqa: E402
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf  # noqa: E402
+from ffdiff.units import SI_MASS_AMU  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.tables import grad_table, md_table  # noqa: E402
@@ -102,6 +103,12 @@ LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip")}
 
 
 # --- structures -----------------------------------------------------------------------------------
+
+def _nve(n_steps: int):
+    """``n_steps`` of 1 fs NVE (the initial temperature is the state's)."""
+    return md.MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=T_START, ensemble="nve", n_steps=n_steps,
+                         record_every=1)
+
 
 def crystal(repeat: int, rattle: float, seed: int = 0):
     atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
@@ -155,7 +162,7 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
             moved = jnp.max(jnp.sum((s.position - nbrs.reference_position) ** 2, axis=-1))
             return md.conserved_energy(s), md.temperature(s), moved, short_overflow(nbrs, s.position, box)[1]
 
-        return md.simulate(energy_fn, params, s, box, nbrs, n_steps=n_steps, dt=1.0, observe=observe, remat=False)
+        return md.simulate(energy_fn, params, s, box, nbrs, _nve(n_steps), observe=observe, remat=False)
 
     t = time.perf_counter()
     compiled = jax.jit(run).lower(state, params, nbrs).compile()
@@ -209,7 +216,7 @@ def time_jaxmd(dtype, atoms, velocity, n_steps: int, repeat: int) -> tuple[dict,
                                                                    dr_threshold=SKIN)
     position = jnp.asarray(np.mod(atoms.positions, side), dtype)
     nbrs = neighbor_fn.allocate(position)
-    mass = jnp.asarray(md.SI_MASS_AMU, dtype)
+    mass = jnp.asarray(SI_MASS_AMU, dtype)
     init, apply = simulate.nve(energy_fn, shift, dt=jnp.asarray(units.fs, dtype))
     state = init(jax.random.PRNGKey(0), position, 0.0, mass=mass, neighbor=nbrs,
                  momenta=mass * jnp.asarray(velocity / units.fs, dtype))
@@ -263,7 +270,7 @@ def time_lammps(name: str, atoms, velocity, n_steps: int, repeat: int) -> tuple[
             lmp.commands_list([
                 "units metal", "atom_style atomic", "atom_modify map array sort 0 0", "boundary p p p",
                 f"region box block 0 {ax!r} 0 {by!r} 0 {cz!r} units box", "create_box 1 box",
-                f"mass 1 {md.SI_MASS_AMU!r}", f"pair_style {style}", f"pair_coeff * * {path} Si",
+                f"mass 1 {SI_MASS_AMU!r}", f"pair_style {style}", f"pair_coeff * * {path} Si",
                 f"neighbor {SKIN} bin", "neigh_modify every 1 delay 0 check yes",
                 "timestep 0.001", "thermo 0", "fix 1 all nve",
             ])
@@ -320,8 +327,7 @@ def _grad_case(spec: dict) -> dict:
 
     def loss(p, nbrs):  # the list is an argument so XLA does not constant-fold it
         state = md.init_state(pot.energy, p, position, box, nbrs, temperature_K=T_HOT, key=jax.random.PRNGKey(1))
-        _, (traj, stale) = md.simulate(pot.energy, p, state, box, nbrs, n_steps=n_steps, dt=1.0,
-                                       remat=mode == "remat",
+        _, (traj, stale) = md.simulate(pot.energy, p, state, box, nbrs, _nve(n_steps), remat=mode == "remat",
                                        observe=lambda s: (s.position, needs_update(nbrs, s.position)))
         return rdf_mse(smooth_rdf(traj[FRAME_STRIDE - 1::FRAME_STRIDE], box, grid, sigma=SIGMA), g_ref), stale
 

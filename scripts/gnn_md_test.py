@@ -11,6 +11,7 @@ Wildcards: tested, condition.
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import RDFSettings, load_model, reference_rdf
 from ffdiff.fitting.stability import md_runs
+from ffdiff.md import MDSettings
 from ffdiff.statistics import summarise
 from ffdiff.potentials import get_potential
 from ffdiff.study.jobs import start_job, write_json
@@ -24,14 +25,13 @@ def run(wildcards, inputs, params, outputs) -> None:
         potential, weights, _ = load_model(inputs.model)
     trajectory, grid, settings = Dataset.load(inputs.trajectory), RDFSettings(**params.grid), params.evaluate
     g_ref = reference_rdf(trajectory, grid)
-    runs = md_runs(potential, weights, trajectory.positions, trajectory.cells[0], g_ref, grid.grid, sigma=grid.sigma,
-                   n_runs=settings["n_runs"], seed=params.seed, temperature_K=params.temperature_K,
-                   n_steps=settings["md_steps"], ensemble=settings["ensemble"], dt=params.md["timestep_fs"],
-                   tau=params.md["tdamp_fs"], record_every=settings["record_every"], skin=settings["skin"],
+    md = MDSettings.from_blocks(params.md, settings, temperature_K=params.temperature_K)
+    runs = md_runs(potential, weights, trajectory.positions, trajectory.cells[0], g_ref, grid.grid, md,
+                   sigma=grid.sigma, n_runs=settings["n_runs"], seed=params.seed, skin=settings["skin"],
                    min_distance=settings["min_distance"], dtype=settings["dtype"])
     summary = summarise(runs)
     write_json(outputs.result, {"model": wildcards.tested, "condition": wildcards.condition,
-                                "temperature_K": params.temperature_K, "n_steps": settings["md_steps"],
+                                "temperature_K": params.temperature_K, "n_steps": md.n_steps,
                                 "r": grid.grid, "g_ref": g_ref, "runs": runs, "summary": summary})
     logger.info("%d/%d runs stable (interval %.2f-%.2f), median failed step %s, RDF MSE %.3g, phase %s",
                 summary["n_stable"], summary["n_runs"], summary["survival_low"], summary["survival_high"],

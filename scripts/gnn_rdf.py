@@ -4,16 +4,14 @@ that share of the loss at the start. Every arm shares data, epochs, schedule and
 resumes from its checkpoint (ffdiff.study.jobs.job_checkpoints).
 
 Inputs: model (ft_start .npz), trajectory (.npz, energies and forces), target (.npz, the RDF target: its
-g(r) and the MD start frames; may hold positions only). Params: share, rdf ({training, md_steps,
-record_every, replicas, ensemble}), grid (rdf_grid), temperature_K, md ({timestep_fs, tdamp_fs}), split,
-seed. Outputs: model (.npz), history (JSON with diagnostics). Wildcards: arm.
+g(r) and the MD start frames; may hold positions only). Params: share, rdf ({training, shares, n_steps,
+record_every, replicas, ensemble}), grid (rdf_grid), temperature_K, md (gnn.md), split, seed. Outputs: model (.npz), history (JSON with diagnostics). Wildcards: arm.
 """
 
 from pathlib import Path
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.fitting.gnn import (
-    MDSettings,
     RDFSettings,
     fit_rdf,
     load_model,
@@ -22,6 +20,7 @@ from ffdiff.fitting.gnn import (
     split_frames,
 )
 from ffdiff.fitting.training import train_settings
+from ffdiff.md import MDSettings
 from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 
 
@@ -32,12 +31,10 @@ def run(wildcards, inputs, params, outputs, checkpoints: Path) -> None:
     starts = {name: target.positions[index]
               for name, index in target.split(fractions=params.split, seed=params.seed).items()}
     grid, rdf = RDFSettings(**params.grid), params.rdf
-    md = MDSettings(n_steps=rdf["md_steps"], dt=params.md["timestep_fs"], temperature_K=params.temperature_K,
-                    ensemble=rdf["ensemble"], tau=params.md["tdamp_fs"], record_every=rdf["record_every"],
-                    replicas=rdf["replicas"])
+    md = MDSettings.from_blocks(params.md, rdf, temperature_K=params.temperature_K)
     best, history, summary, diagnostics = fit_rdf(
         model, start, splits, starts, target.cells[0], reference_rdf(target, grid),
-        train_settings(rdf["training"], params.seed), grid, md, share=params.share,
+        train_settings(rdf["training"], params.seed), grid, md, replicas=rdf["replicas"], share=params.share,
         checkpoint=checkpoints / "training.npz", fingerprint=checkpoints.name)
     save_model(outputs.model, model, best, stage=wildcards.arm, data=str(inputs.trajectory),
                target=str(inputs.target))

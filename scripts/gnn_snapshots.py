@@ -21,13 +21,12 @@ def run(inputs, params, outputs, checkpoints) -> None:
         write_json(outputs.metadata, {"files": list(inputs.files), "frames": len(dataset)})
         logger.info("%d frames from %d files", len(dataset), len(inputs.files))
         return
-    snapshots, md = params.snapshots, params.md
+    snapshots = params.snapshots
     dataset, metadata = teacher_dataset(
         Calculator(params.teacher["potential"], params.teacher["params"]),
-        conditions=[Condition(**c) for c in snapshots["conditions"]], lattice_constant=md["lattice_constant"],
-        timestep_fs=md["timestep_fs"], equilibration_fs=snapshots["equilibration_fs"],
-        production_fs=snapshots["production_fs"], sample_every_fs=snapshots["sample_every_fs"],
-        melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"], seed=params.seed,
+        conditions=[Condition(**c) for c in snapshots["conditions"]], **params.md,
+        equilibration_fs=snapshots["equilibration_fs"], production_fs=snapshots["production_fs"],
+        sample_every_fs=snapshots["sample_every_fs"], seed=params.seed,
         source_prefix=f"teacher-{params.teacher['potential']}", check_phase=snapshots["check_phase"],
         checkpoint_dir=checkpoints,
     )

@@ -22,14 +22,12 @@ def run(wildcards, inputs, params, outputs, checkpoints) -> None:
         write_json(outputs.metadata, {"file": inputs.files[0], "n_atoms": dataset.n_atoms, "frames": len(dataset),
                                       "labelled": dataset.labelled, "phase_found": phase_of(dataset.to_frames())})
         return
-    condition, times, md = params.condition, params.times, params.md
+    condition, times = params.condition, params.times
     dataset, metadata = teacher_dataset(
         Calculator(params.teacher["potential"], params.teacher["params"]),
         conditions=[Condition(wildcards.condition, condition["temperature_K"], melt_K=condition["melt_K"])],
-        lattice_constant=md["lattice_constant"], repeat=condition["repeat"], timestep_fs=md["timestep_fs"],
-        equilibration_fs=times["equilibration_fs"], production_fs=times["production_fs"],
-        sample_every_fs=times["sample_every_fs"], melt_fs=md["melt_fs"], tdamp_fs=md["tdamp_fs"],
-        seed=params.seed, source_prefix=f"teacher-{params.teacher['potential']}", check_phase=False,
+        **params.md, repeat=condition["repeat"], equilibration_fs=times["equilibration_fs"],
+        production_fs=times["production_fs"], sample_every_fs=times["sample_every_fs"], seed=params.seed, source_prefix=f"teacher-{params.teacher['potential']}", check_phase=False,
         checkpoint_dir=checkpoints,
     )
     dataset.save(outputs.dataset)

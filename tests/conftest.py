@@ -14,6 +14,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from ffdiff import get_potential
+from ffdiff.md.settings import MDSettings
 from ffdiff.runtime import enable_compilation_cache
 from ffdiff.study.jobs import COMPILATION_CACHE
 
@@ -22,6 +23,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def diamond(a: float = 5.431, repeat: int = 1) -> Atoms:
     return bulk("Si", "diamond", a=a, cubic=True).repeat(repeat)
+
+
+def md_settings(n_steps: int, **changes) -> MDSettings:
+    """``n_steps`` of 1 fs NVE from 300 K, every step recorded (100 fs thermostat constant for NVT);
+    ``changes`` override any field."""
+    return MDSettings(**{"timestep_fs": 1.0, "tdamp_fs": 100.0, "temperature_K": 300.0, "ensemble": "nve",
+                         "n_steps": n_steps, "record_every": 1, **changes})
+
+
+def md_start(potential, atoms, temperature_K, seed, skin=1.0):
+    """(potential, params, box, list, initial state) of ``atoms`` at ``temperature_K`` (velocities from
+    ``seed``) for MD tests."""
+    import jax
+    import jax.numpy as jnp
+
+    from ffdiff import neighbor_list
+    from ffdiff.md.integrators import init_state
+
+    pot = get_potential(potential)
+    params = pot.params()
+    box = jnp.asarray(atoms.cell.array)
+    nbrs = neighbor_list(atoms.positions, box, pot.cutoff(params), skin=skin)
+    state = init_state(pot.energy, params, jnp.asarray(atoms.positions), box, nbrs,
+                       temperature_K=temperature_K, key=jax.random.PRNGKey(seed))
+    return pot, params, box, nbrs, state
 
 
 def rattled(atoms: Atoms, stdev: float, seed: int) -> Atoms:

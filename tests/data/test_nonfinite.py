@@ -13,6 +13,7 @@ from ase.calculators.calculator import all_changes
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
+from conftest import md_settings
 from ffdiff import Calculator
 from ffdiff.data.cubuk import read_cubuk, write_cubuk
 from ffdiff.data.dataset import Dataset
@@ -161,8 +162,8 @@ def test_teacher_stops_at_nan_energies(tmp_path, after, step):
     checkpoint = tmp_path / "cubic_300K.extxyz"
     message = f"NVT run at 300 K, seed 1, checkpoint {checkpoint}, step {step} ({step} fs): non-finite potential energy"
     with pytest.raises(FloatingPointError, match=re.escape(message)):
-        run_nvt(crystal, _Breaks(after), temperature_K=300.0, equilibration_fs=20.0, production_fs=40.0,
-                sample_every_fs=10.0, seed=1, checkpoint=checkpoint, progress=False)
+        run_nvt(crystal, _Breaks(after), md_settings(40, ensemble="nvt", record_every=10), equilibration_steps=20,
+                seed=1, checkpoint=checkpoint, progress=False)
     assert not checkpoint.exists()
 
 
@@ -170,6 +171,7 @@ def test_teacher_set_names_the_condition_that_broke(tmp_path):
     from ffdiff.data.teacher import Condition, teacher_dataset
 
     with pytest.raises(FloatingPointError, match=re.escape("teacher-x:cubic_300K: NVT run at 300 K, seed ")):
-        teacher_dataset(_Breaks(5), conditions=[Condition("cubic_300K", 300.0)], equilibration_fs=20.0,
+        teacher_dataset(_Breaks(5), conditions=[Condition("cubic_300K", 300.0)], lattice_constant=5.431,
+                        timestep_fs=1.0, tdamp_fs=100.0, melt_fs=3000.0, equilibration_fs=20.0,
                         production_fs=40.0, sample_every_fs=10.0, source_prefix="teacher-x",
                         checkpoint_dir=tmp_path, progress=False)

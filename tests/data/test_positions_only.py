@@ -54,7 +54,7 @@ def _smooth_rdf(positions, cell):
     from ffdiff.fitting.gnn import RDFSettings
     from ffdiff.properties.rdf import smooth_rdf
 
-    settings = RDFSettings()
+    settings = RDFSettings(r_min=1.0, r_max=5.0, n_points=81, sigma=0.1)  # the schema's defaults
     return np.asarray(smooth_rdf(jnp.asarray(positions), jnp.asarray(cell), settings.grid, sigma=settings.sigma))
 
 
@@ -70,7 +70,7 @@ def _check_positions_only(dataset, frames, source: str):
     assert dataset.sources.tolist() == [source] * len(frames)
     np.testing.assert_allclose(dataset.cells, np.broadcast_to(cell, (len(frames), 3, 3)), atol=1e-9, rtol=0)
     assert _minimum_image_error(dataset.positions, original, cell) < POSITION_TOL
-    rdf = reference_rdf(dataset, RDFSettings())
+    rdf = reference_rdf(dataset, RDFSettings(r_min=1.0, r_max=5.0, n_points=81, sigma=0.1))
     expected = _smooth_rdf(original, cell)
     assert expected.max() > 1.0  # a real g(r), not zeros on both sides
     np.testing.assert_allclose(rdf, expected, atol=RDF_TOL, rtol=0)

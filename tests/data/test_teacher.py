@@ -6,6 +6,7 @@ from ase import Atoms
 from ase.build import bulk
 from ase.io import read, write
 
+from conftest import md_settings
 from ffdiff import Calculator
 from ffdiff.data.teacher import (
     MSD_THRESHOLD_A2,
@@ -17,8 +18,10 @@ from ffdiff.data.teacher import (
 )
 
 # 300 fs equilibration + 200 fs production sampled every 50 fs: 4 frames, ~3 s of EDIP MD.
-RUN = {"temperature_K": 300.0, "equilibration_fs": 300.0, "production_fs": 200.0, "sample_every_fs": 50.0,
-       "progress": False}
+MD = md_settings(200, ensemble="nvt", record_every=50)
+RUN = {"equilibration_steps": 300, "progress": False}
+# The config's gnn.md block: teacher_dataset takes it as it is.
+GNN_MD = {"timestep_fs": 1.0, "tdamp_fs": 100.0, "lattice_constant": 5.431, "melt_fs": 3000.0}
 
 
 def _crystal() -> Atoms:
@@ -28,7 +31,7 @@ def _crystal() -> Atoms:
 @pytest.fixture(scope="module")
 def run300(tmp_path_factory):
     path = tmp_path_factory.mktemp("teacher") / "cubic_300K.extxyz"
-    return run_nvt(_crystal(), Calculator("edip"), seed=1, checkpoint=path, **RUN), path
+    return run_nvt(_crystal(), Calculator("edip"), MD, seed=1, checkpoint=path, **RUN), path
 
 
 def test_frames_hold_the_teacher_results(run300):
@@ -49,8 +52,8 @@ def test_frames_hold_the_teacher_results(run300):
 
 def test_same_seed_same_frames(run300):
     frames, _ = run300
-    again = run_nvt(_crystal(), Calculator("edip"), seed=1, **RUN)
-    other = run_nvt(_crystal(), Calculator("edip"), seed=2, **RUN)
+    again = run_nvt(_crystal(), Calculator("edip"), MD, seed=1, **RUN)
+    other = run_nvt(_crystal(), Calculator("edip"), MD, seed=2, **RUN)
     for a, b in zip(frames, again, strict=True):
         np.testing.assert_array_equal(a.positions, b.positions)
         np.testing.assert_array_equal(a.get_momenta(), b.get_momenta())
@@ -63,7 +66,7 @@ def test_resume_from_partial_checkpoint(run300, tmp_path):
     assert len(read(path, index=":")) == 4
     partial = tmp_path / "partial.extxyz"
     write(partial, read(path, index=":2"), format="extxyz")  # as if killed after the second sample
-    resumed = run_nvt(_crystal(), Calculator("edip"), seed=1, checkpoint=partial, **RUN)
+    resumed = run_nvt(_crystal(), Calculator("edip"), MD, seed=1, checkpoint=partial, **RUN)
     assert len(resumed) == 4 and len(read(partial, index=":")) == 4
     assert [f.info["time_fs"] for f in resumed] == [350.0, 400.0, 450.0, 500.0]
     for a, b in zip(frames[:2], resumed[:2], strict=True):
@@ -71,10 +74,10 @@ def test_resume_from_partial_checkpoint(run300, tmp_path):
     # The continuation starts from the saved state; only the thermostat chain restarted at rest.
     assert np.abs(resumed[2].positions - frames[2].positions).max() < 0.05
     # A finished checkpoint returns at once; one from another run is refused.
-    assert len(run_nvt(_crystal(), Calculator("edip"), seed=1, checkpoint=partial, **RUN)) == 4
+    assert len(run_nvt(_crystal(), Calculator("edip"), MD, seed=1, checkpoint=partial, **RUN)) == 4
     with pytest.raises(ValueError, match="partial.extxyz: checkpoint has target_temperature_K = 300.0, this run "
                                          "asks for 600.0; delete it"):
-        run_nvt(_crystal(), Calculator("edip"), seed=1, checkpoint=partial, **{**RUN, "temperature_K": 600.0})
+        run_nvt(_crystal(), Calculator("edip"), MD.replace(temperature_K=600.0), seed=1, checkpoint=partial, **RUN)
 
 
 def test_phase_of_diffusing_frames():
@@ -96,7 +99,7 @@ def test_phase_of_diffusing_frames():
 
 
 def test_teacher_dataset_labels_and_checks_phase(tmp_path):
-    short = {"equilibration_fs": 100.0, "production_fs": 100.0, "sample_every_fs": 50.0, "progress": False}
+    short = {**GNN_MD, "equilibration_fs": 100.0, "production_fs": 100.0, "sample_every_fs": 50.0, "progress": False}
     data, metadata = teacher_dataset(Calculator("edip"), conditions=(Condition("cubic_300K", 300.0),),
                                      source_prefix="teacher-edip", checkpoint_dir=tmp_path, **short)
     assert len(data) == 2 and data.sources.tolist() == ["teacher-edip:cubic_300K"] * 2

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from conftest import md_settings
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import MDSettings, RDFSettings, init_rdf_loss, new_model, normalisation
 from ffdiff.fitting.frames import energy_force_loss, stack_frames
+from ffdiff.fitting.gnn import RDFSettings, init_rdf_loss, new_model, normalisation
 from ffdiff.fitting.training import TrainSettings, mean_loss, train
 
 SMALL = {"cutoff": 3.77, "n_basis": 4, "features": 8, "n_steps": 2, "hidden": 16}
@@ -25,9 +26,9 @@ def test_rdf_loss_gradient_matches_finite_differences():
     atoms = _liquid_like()
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = 1.0 + 0.5 * np.sin(rdf.grid)
-    md = MDSettings(n_steps=20, temperature_K=2000.0, record_every=4, replicas=2)
+    md = md_settings(20, temperature_K=2000.0, record_every=4)
     starts = np.stack([_liquid_like(seed).positions for seed in range(3)])
-    draw = init_rdf_loss(model, starts, atoms.cell.array, g_ref, rdf, md)
+    draw = init_rdf_loss(model, starts, atoms.cell.array, g_ref, rdf, md, replicas=2)
     rdf_key = jax.random.key(3)
 
     def loss(p):
@@ -361,11 +362,11 @@ def test_rdf_arms_set_the_term_to_its_share_and_log_it():
     starts = {"train": data.positions[:6], "validation": data.positions[6:]}
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = reference_rdf(data, rdf) * 0.9  # a target the model is away from
-    md = MDSettings(n_steps=10, temperature_K=1500.0, record_every=5, replicas=2)
+    md = md_settings(10, temperature_K=1500.0, record_every=5)
     settings = TrainSettings(epochs=2, batch_size=3, learning_rate=1e-4, decay_patience=2, patience=2, seed=2)
 
     def arm(share):
-        return fit_rdf(model, start, splits, starts, data.cells[0], g_ref, settings, rdf, md, share=share,
+        return fit_rdf(model, start, splits, starts, data.cells[0], g_ref, settings, rdf, md, replicas=2, share=share,
                        progress=False)
 
     best, history, _, diagnostics = arm(0.5)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import diamond, rattled
+from conftest import diamond, md_settings, rattled
 from ffdiff.fitting.gnn import RDFSettings
 from ffdiff.fitting.stability import md_runs
 from ffdiff.potentials import get_potential
@@ -30,8 +30,7 @@ def test_replicate_runs_are_independent_and_reproducible():
     each recorded; all stable and crystal; a second call gives the same numbers bit for bit."""
     model = potential(SMALL)
     frames, box = _frames(), diamond(repeat=2).cell.array
-    common = dict(sigma=RDF.sigma, n_runs=3, seed=7, temperature_K=300.0, n_steps=40, ensemble="nve",
-                  record_every=4, progress=False)
+    common = dict(md=md_settings(40, record_every=4), sigma=RDF.sigma, n_runs=3, seed=7, progress=False)
     runs = md_runs(model, model.params(), frames, box, np.ones(RDF.n_points), RDF.grid, **common)
     assert len({r["seed"] for r in runs}) == 3 and len({r["start_frame"] for r in runs}) == 3
     assert all(r["stable"] and r["phase"] == "crystal" and 0 < r["msd_A2"] < 0.2 for r in runs)
@@ -46,8 +45,8 @@ def test_failed_runs_are_counted_with_their_step_and_no_phase():
     summary gives survival 0 with its exact upper bound 1 - 0.025^(1/3)."""
     model = potential(SMALL)
     runs = md_runs(model, model.params(), _frames(), diamond(repeat=2).cell.array, np.ones(RDF.n_points), RDF.grid,
-                   sigma=RDF.sigma, n_runs=3, seed=0, temperature_K=300.0, n_steps=20, ensemble="nve",
-                   record_every=4, min_distance=3.0, progress=False)
+                   md_settings(20, record_every=4), sigma=RDF.sigma, n_runs=3, seed=0, min_distance=3.0,
+                   progress=False)
     assert [r["failed_step"] for r in runs] == [0, 0, 0] and all(r["phase"] is None for r in runs)
     summary = summarise(runs)
     assert summary["n_stable"] == 0 and summary["median_failed_step"] == 0.0 and summary["phase"] is None
@@ -61,8 +60,8 @@ def test_float32_runs_give_the_float64_numbers_to_the_printed_digits():
     teacher = get_potential("edip")
     frames, box = _frames(2), diamond(repeat=2).cell.array
     g_ref = np.ones(RDF.n_points)
-    common = dict(sigma=RDF.sigma, n_runs=2, seed=1, temperature_K=1000.0, n_steps=300, ensemble="nve",
-                  record_every=10, progress=False)
+    common = dict(md=md_settings(300, temperature_K=1000.0, record_every=10), sigma=RDF.sigma, n_runs=2, seed=1,
+                  progress=False)
     single = md_runs(teacher, teacher.params(), frames, box, g_ref, RDF.grid, dtype="float32", **common)
     double = md_runs(teacher, teacher.params(), frames, box, g_ref, RDF.grid, dtype="float64", **common)
     for a, b in zip(single, double, strict=True):

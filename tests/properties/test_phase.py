@@ -4,9 +4,9 @@ a diamond crystal and a liquid simulated by ``run_md``."""
 import numpy as np
 import pytest
 
-from conftest import diamond, rattled
+from conftest import diamond, md_settings, rattled
 from ffdiff import get_potential
-from ffdiff.properties import md
+from ffdiff.md import run_md
 from ffdiff.properties.phase import (
     MSD_THRESHOLD_A2,
     mean_squared_displacement,
@@ -62,9 +62,9 @@ def test_phase_threshold_and_temperature_drift():
 def _run(potential, atoms, temperature_K, n_steps):
     pot = get_potential(potential)
     params = pot.params()
-    return md.run_md(pot.energy, params, atoms.positions, atoms.cell.array, cutoff=pot.cutoff(params),
-                     n_steps=n_steps, ensemble="nve", temperature_K=temperature_K, seed=0, record_every=10,
-                     triplets=pot.triplets, progress=False)
+    return run_md(pot.energy, params, atoms.positions, atoms.cell.array,
+                  md_settings(n_steps, temperature_K=temperature_K, record_every=10), cutoff=pot.cutoff(params),
+                  seed=0, triplets=pot.triplets, progress=False)
 
 
 def test_sw_diamond_is_a_crystal():

@@ -142,7 +142,7 @@ def test_phonon_file_not_needed_by_the_paper_source():
                  "gnn.split: expected train/validation/test fractions summing to 1, got [0.6, 0.2, 0.3] (sum 1.1)",
                  id="split"),
     pytest.param(lambda c: c["gnn"]["rdf"].update(record_every=50), "gnn.rdf.record_every: expected at most "
-                 "gnn.rdf.md_steps = 10", id="rdf-record-every"),
+                 "gnn.rdf.n_steps = 10", id="rdf-record-every"),
     pytest.param(lambda c: c["gnn"]["rdf"].update(replicas=7), "gnn.rdf.replicas: expected at most the 6 frames of "
                  "the RDF target's smaller split (training or validation), got 7", id="rdf-replicas"),
     pytest.param(lambda c: c["gnn"]["evaluate"].update(n_runs=31), "gnn.evaluate.n_runs: expected at most the 30 "
@@ -150,7 +150,7 @@ def test_phonon_file_not_needed_by_the_paper_source():
     pytest.param(lambda c: c["gnn"]["trajectories"].update(rdf_target="2500K"), "gnn.trajectories.rdf_target: "
                  "'2500K' is not among the conditions ['2000K', '2000K_216', '3000K']", id="rdf-target"),
     pytest.param(lambda c: c["gnn"]["evaluate"].update(record_every=500), "gnn.evaluate.record_every: expected at "
-                 "most gnn.evaluate.md_steps = 100", id="evaluate-record-every"),
+                 "most gnn.evaluate.n_steps = 100", id="evaluate-record-every"),
     pytest.param(lambda c: c["gnn"]["snapshots"].update(sample_every_fs=2.5), "gnn.snapshots.sample_every_fs: "
                  "expected a multiple of gnn.md.timestep_fs = 1.0 fs, got 2.5", id="snapshot-sampling"),
     pytest.param(lambda c: c["gnn"]["trajectories"].update(sample_every_fs=500.0),
@@ -172,7 +172,7 @@ def test_constraints_between_keys(edit, message):
 
 
 def test_check_config_names_the_key_of_the_full_config():
-    with pytest.raises(ValueError, match=re.escape("gnn.rdf.record_every: expected at most gnn.rdf.md_steps = 60")):
+    with pytest.raises(ValueError, match=re.escape("gnn.rdf.record_every: expected at most gnn.rdf.n_steps = 60")):
         parsed(lambda c: c["gnn"]["rdf"].update(record_every=61), base="config.yaml")
 
 

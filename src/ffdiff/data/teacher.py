@@ -37,6 +37,7 @@ from ase.md.velocitydistribution import Stationary, force_temperature, thermaliz
 
 from ffdiff.data.dataset import Dataset
 from ffdiff.finite import require_finite
+from ffdiff.md.settings import MDSettings
 from ffdiff.properties.phase import MSD_THRESHOLD_A2, phase_from_msd
 
 __all__ = ["CUBUK_LIKE", "MSD_THRESHOLD_A2", "Condition", "mean_squared_displacement", "phase_of",
@@ -116,23 +117,21 @@ def _check_resume(path: Path, frames: list[Atoms], atoms: Atoms, run: dict) -> N
                          f"this run has {len(atoms)}")
 
 
-def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: float = 1.0,
-            equilibration_fs: float, production_fs: float, sample_every_fs: float, tdamp_fs: float = 100.0,
-            seed: int, checkpoint=None, progress: bool = True) -> list[Atoms]:
-    """Nosé–Hoover chain NVT run of ``calculator``, sampled every ``sample_every_fs`` of production.
+def run_nvt(atoms: Atoms, calculator, md: MDSettings, *, equilibration_steps: int, seed: int, checkpoint=None,
+            progress: bool = True) -> list[Atoms]:
+    """Nosé–Hoover chain NVT run of ``calculator``: ``equilibration_steps`` discarded, then ``md.n_steps``
+    of production sampled every ``md.record_every`` steps.
 
-    Velocities start Maxwell–Boltzmann at ``temperature_K`` (seeded, centre-of-mass motion removed,
-    rescaled to exactly ``temperature_K``); the first ``equilibration_fs`` are discarded; then
-    ``floor(production_fs / sample_every_fs)`` frames are sampled, the first ``sample_every_fs`` after
-    equilibration ends.
+    Velocities start Maxwell–Boltzmann at ``md.temperature_K`` (seeded, centre-of-mass motion removed,
+    rescaled to exactly ``md.temperature_K``); ``md.n_steps // md.record_every`` frames are sampled, the
+    first ``md.record_every`` steps after equilibration ends.
 
     Args:
         atoms: the starting structure (not modified).
         calculator: any ASE calculator; it is attached to a copy of ``atoms``.
-        temperature_K: thermostat target, K.
-        timestep_fs: integration step, fs.
-        equilibration_fs, production_fs, sample_every_fs: durations, fs; multiples of ``timestep_fs``.
-        tdamp_fs: thermostat time constant, fs.
+        md: the run: ``timestep_fs``, thermostat target ``temperature_K`` and time constant ``tdamp_fs``,
+            production ``n_steps`` sampled every ``record_every`` steps; ``ensemble`` must be ``"nvt"``.
+        equilibration_steps: steps run and discarded before the production.
         seed: seed of the numpy ``Generator`` drawing the initial velocities.
         checkpoint: extended XYZ file of the frames so far; rewritten every ``CHECKPOINT_SECONDS``, and, if it
             exists, the run continues from its last frame (see the module docstring).
@@ -145,24 +144,23 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
         ``target_temperature_K``, ``timestep_fs``, ``sample_every_fs``, ``tdamp_fs`` and ``seed``.
 
     Raises:
-        ValueError: durations that are not multiples of the time step, or a checkpoint of another run.
+        ValueError: an ensemble other than NVT, a temperature not above 0 K, negative
+            ``equilibration_steps``, or a checkpoint of another run.
         FloatingPointError: the calculator returned a non-finite energy or force (checked every
-            ``sample_every_fs``, equilibration included); no frame of it is kept.
+            ``md.record_every`` steps, equilibration included); no frame of it is kept.
 
     References:
         Martyna, Klein, Tuckerman, J. Chem. Phys. 97, 2635 (1992), doi:10.1063/1.463940 (via ASE's
         ``NoseHooverChainNVT``).
     """
-    if not (temperature_K > 0 and timestep_fs > 0 and tdamp_fs > 0):
-        raise ValueError(f"expected temperature_K, timestep_fs, tdamp_fs > 0, got {temperature_K}, "
-                         f"{timestep_fs}, {tdamp_fs}")
-    n_equilibration = _steps(equilibration_fs, timestep_fs, "equilibration_fs")
-    n_every = _steps(sample_every_fs, timestep_fs, "sample_every_fs")
-    if n_every < 1:
-        raise ValueError(f"expected sample_every_fs >= timestep_fs = {timestep_fs}, got {sample_every_fs}")
-    n_samples = int(production_fs // sample_every_fs + 1e-9)
+    if md.ensemble != "nvt" or not md.temperature_K > 0 or equilibration_steps < 0:
+        raise ValueError(f"expected an NVT run above 0 K with equilibration_steps >= 0, got {md.ensemble} at "
+                         f"{md.temperature_K} K and {equilibration_steps} steps")
+    timestep_fs, temperature_K, n_equilibration, n_every = (md.timestep_fs, md.temperature_K, equilibration_steps,
+                                                             md.record_every)
+    n_samples = md.n_steps // n_every
     run = {"target_temperature_K": float(temperature_K), "timestep_fs": float(timestep_fs),
-           "sample_every_fs": float(sample_every_fs), "tdamp_fs": float(tdamp_fs), "seed": int(seed)}
+           "sample_every_fs": float(n_every * timestep_fs), "tdamp_fs": float(md.tdamp_fs), "seed": int(seed)}
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     frames = read_checkpoint(checkpoint) if checkpoint is not None else []
     if frames:
@@ -181,7 +179,7 @@ def run_nvt(atoms: Atoms, calculator, *, temperature_K: float, timestep_fs: floa
         step = 0
     state.calc = calculator
     dynamics = NoseHooverChainNVT(state, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
-                                  tdamp=tdamp_fs * units.fs)
+                                  tdamp=md.tdamp_fs * units.fs)
     from tqdm import tqdm
 
     total = n_equilibration + (n_samples - len(frames)) * n_every
@@ -259,35 +257,45 @@ CUBUK_LIKE = (Condition("cubic_300K", 300.0), Condition("cubic_600K", 600.0), Co
               Condition("liquid_2000K", 2000.0, "liquid", melt_K=4000.0))
 
 
-def _condition_frames(condition: Condition, crystal: Atoms, calculator, folder: Path | None, *, seed: int,
-                      melt_fs: float, **run) -> list[Atoms]:
-    """The sampled frames of one condition: melted first if it says so, then :func:`run_nvt`."""
+def _condition_frames(condition: Condition, crystal: Atoms, calculator, folder: Path | None, md: MDSettings, *,
+                      equilibration_steps: int, melt_fs: float, seed: int, progress: bool) -> list[Atoms]:
+    """The sampled frames of one condition: melted first if it says so (``md`` at ``melt_K`` for ``melt_fs``),
+    then :func:`run_nvt` with ``md``."""
     start = crystal
     if condition.melt_K is not None:
-        melt = run_nvt(crystal, calculator, temperature_K=condition.melt_K, timestep_fs=run["timestep_fs"],
-                       equilibration_fs=0.0, production_fs=melt_fs, sample_every_fs=melt_fs,
-                       tdamp_fs=run["tdamp_fs"], seed=seed, progress=run["progress"],
+        n_melt = _steps(melt_fs, md.timestep_fs, "melt_fs")
+        if n_melt < 1:
+            raise ValueError(f"expected melt_fs >= timestep_fs = {md.timestep_fs}, got {melt_fs}")
+        melt = run_nvt(crystal, calculator, md.replace(temperature_K=condition.melt_K, n_steps=n_melt,
+                                                       record_every=n_melt),
+                       equilibration_steps=0, seed=seed, progress=progress,
                        checkpoint=folder / f"{condition.name}.melt.extxyz" if folder else None)
         start = melt[-1]
-    return run_nvt(start, calculator, temperature_K=condition.temperature_K, seed=seed,
-                   checkpoint=folder / f"{condition.name}.extxyz" if folder else None, **run)
+    return run_nvt(start, calculator, md, equilibration_steps=equilibration_steps, seed=seed, progress=progress,
+                   checkpoint=folder / f"{condition.name}.extxyz" if folder else None)
 
 
-def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant: float = 5.431,
-                    repeat: int = 2, timestep_fs: float = 1.0, equilibration_fs: float = 2000.0,
-                    production_fs: float = 10000.0, sample_every_fs: float = 10.0, melt_fs: float = 3000.0,
-                    tdamp_fs: float = 100.0, seed: int = 0, source_prefix: str = "teacher",
+def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant: float, repeat: int = 2,
+                    timestep_fs: float, tdamp_fs: float, equilibration_fs: float = 2000.0,
+                    production_fs: float = 10000.0, sample_every_fs: float = 10.0, melt_fs: float,
+                    seed: int = 0, source_prefix: str = "teacher",
                     check_phase: bool = True, checkpoint_dir=None,
                     progress: bool = True) -> tuple[Dataset, dict]:
     """The Cubuk-like set from a teacher: one :func:`run_nvt` per condition on a diamond supercell.
+
+    The keywords of the config block ``gnn.md`` (``timestep_fs``, ``tdamp_fs``, ``lattice_constant``,
+    ``melt_fs``) are this function's, so the block passes straight in.
 
     Args:
         calculator: ASE calculator; ``None`` uses ``ffdiff.Calculator("edip")``.
         conditions: the runs (default :data:`CUBUK_LIKE`).
         lattice_constant: cubic diamond lattice constant, Å.
         repeat: supercell of the 8-atom cubic cell (2 gives 64 atoms).
-        timestep_fs, equilibration_fs, production_fs, sample_every_fs, tdamp_fs: as in :func:`run_nvt`.
-        melt_fs: duration of the melting run before a liquid condition, fs.
+        timestep_fs: integration step, fs.
+        tdamp_fs: thermostat time constant, fs.
+        equilibration_fs, production_fs, sample_every_fs: durations, fs; equilibration and sampling
+            multiples of ``timestep_fs``; ``floor(production_fs / sample_every_fs)`` frames are sampled.
+        melt_fs: duration of the melting run before a liquid condition, fs (a multiple of ``timestep_fs``).
         seed: master seed; each condition gets its own seed drawn from it.
         source_prefix: label prefix, e.g. ``"teacher-edip"``.
         check_phase: raise when a run ends in another phase than its condition says; otherwise
@@ -301,6 +309,8 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
         measured MSD (Å²), the MSD threshold and the phase found.
 
     Raises:
+        ValueError: a time step or time constant not above 0, or durations that are not multiples of the
+            time step.
         RuntimeError: a run ends in another phase than its condition says (e.g. a liquid that did not
             melt); raise ``melt_K`` or ``melt_fs``, or lengthen the production.
     """
@@ -311,15 +321,23 @@ def teacher_dataset(calculator=None, *, conditions=CUBUK_LIKE, lattice_constant:
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+    if not (timestep_fs > 0 and tdamp_fs > 0):
+        raise ValueError(f"expected timestep_fs, tdamp_fs > 0, got {timestep_fs}, {tdamp_fs}")
+    n_every = _steps(sample_every_fs, timestep_fs, "sample_every_fs")
+    if n_every < 1:
+        raise ValueError(f"expected sample_every_fs >= timestep_fs = {timestep_fs}, got {sample_every_fs}")
+    n_production = int(production_fs // sample_every_fs + 1e-9) * n_every  # whole sampling intervals
+    n_equilibration = _steps(equilibration_fs, timestep_fs, "equilibration_fs")
     seeds = np.random.SeedSequence(seed).generate_state(len(conditions)).tolist()
     crystal = bulk("Si", "diamond", a=lattice_constant, cubic=True).repeat(repeat)
     parts, metadata = [], {}
     for condition, condition_seed in zip(conditions, seeds, strict=True):
         try:
-            frames = _condition_frames(condition, crystal, calculator, folder, seed=condition_seed,
-                                       timestep_fs=timestep_fs, equilibration_fs=equilibration_fs,
-                                       production_fs=production_fs, sample_every_fs=sample_every_fs,
-                                       melt_fs=melt_fs, tdamp_fs=tdamp_fs, progress=progress)
+            md = MDSettings(timestep_fs=timestep_fs, tdamp_fs=tdamp_fs, temperature_K=condition.temperature_K,
+                            ensemble="nvt", n_steps=n_production, record_every=n_every)
+            frames = _condition_frames(condition, crystal, calculator, folder, md,
+                                       equilibration_steps=n_equilibration, melt_fs=melt_fs, seed=condition_seed,
+                                       progress=progress)
         except FloatingPointError as err:  # name the condition, not only the run's temperature and seed
             raise FloatingPointError(f"{source_prefix}:{condition.name}: {err}") from None
         msd = mean_squared_displacement(frames)

@@ -23,7 +23,7 @@ from ffdiff.fitting.training import TrainSettings, mean_loss, train
 from ffdiff.neighbors import all_pairs
 from ffdiff.potentials import graph_network, mpgnn
 from ffdiff.potentials.registry import NetworkPotential, Potential
-from ffdiff.properties.md import init_state, simulate
+from ffdiff.md import MDSettings, init_state, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 from ffdiff.typing import Params
 
@@ -32,15 +32,15 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class RDFSettings:
-    """Grid and kernel of the smooth g(r) (Å).
+    """Grid and kernel of the smooth g(r) (Å), the config's ``gnn.rdf_grid`` (its defaults are the schema's).
 
     ``r_max + 4 sigma`` must stay within half the smallest cell width (5.43 Å for 64 atoms).
     """
 
-    r_min: float = 1.0
-    r_max: float = 5.0
-    n_points: int = 81
-    sigma: float = 0.1
+    r_min: float
+    r_max: float
+    n_points: int
+    sigma: float
 
     @property
     def grid(self) -> np.ndarray:
@@ -152,26 +152,14 @@ def fit_energies_forces(model: NetworkPotential, params: Params, splits: Mapping
 # --- RDF fine-tuning through MD ------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class MDSettings:
-    """The differentiable simulations of the RDF term: ``replicas`` runs per evaluation, each of
-    ``n_steps`` of ``dt`` fs from a start frame drawn at random with fresh Maxwell–Boltzmann
-    velocities at ``temperature_K``, the RDF averaged over every replica's frames every
-    ``record_every`` steps."""
-
-    n_steps: int = 200
-    dt: float = 1.0
-    temperature_K: float = 2000.0
-    ensemble: str = "nve"
-    tau: float = 100.0
-    record_every: int = 5
-    replicas: int = 4
-
-
-def init_rdf_loss(model: NetworkPotential, starts, box, g_ref, rdf: RDFSettings, md: MDSettings):
-    """``(params, key) -> MSE(g_model, g_ref)``: g_model the smooth RDF of ``md.replicas`` MD runs of
+def init_rdf_loss(model: NetworkPotential, starts, box, g_ref, rdf: RDFSettings, md: MDSettings, *, replicas: int):
+    """``(params, key) -> MSE(g_model, g_ref)``: g_model the smooth RDF of ``replicas`` MD runs of
     ``model`` side by side (``jax.vmap``), from start frames drawn from ``starts`` (`[F, N, 3]` Å, at
-    least ``md.replicas`` of them) without replacement and velocities drawn from ``key``.
+    least ``replicas`` of them) without replacement and velocities drawn from ``key``.
+
+    Each run takes ``md.n_steps`` steps of ``md.timestep_fs`` fs from fresh Maxwell–Boltzmann
+    velocities at ``md.temperature_K``; the RDF averages every replica's frames every
+    ``md.record_every`` steps.
 
     The runs use the all-pairs minimum-image list (:func:`ffdiff.neighbors.all_pairs`), which stays
     exact however far atoms move: a liquid at 2000 K moves some atoms 2–3.5 Å in 200 fs, beyond any
@@ -181,21 +169,20 @@ def init_rdf_loss(model: NetworkPotential, starts, box, g_ref, rdf: RDFSettings,
     Every step is rematerialised in the backward pass.
     """
     starts, box = jnp.asarray(starts), jnp.asarray(box)
-    if starts.ndim != 3 or starts.shape[0] < md.replicas:
-        raise ValueError(f"expected at least {md.replicas} start frames [F, N, 3], got shape {starts.shape}")
+    if starts.ndim != 3 or starts.shape[0] < replicas:
+        raise ValueError(f"expected at least {replicas} start frames [F, N, 3], got shape {starts.shape}")
     nbrs = all_pairs(starts.shape[1], np.asarray(box), model.config.cutoff, position=np.asarray(starts))
     grid, g_ref = jnp.asarray(rdf.grid), jnp.asarray(g_ref)
 
     def run(p, position, key):
         state = init_state(model.energy, p, position, box, nbrs, temperature_K=md.temperature_K, key=key)
-        _, frames = simulate(model.energy, p, state, box, nbrs, n_steps=md.n_steps, dt=md.dt,
-                             ensemble=md.ensemble, temperature_K=md.temperature_K, tau=md.tau)
+        _, frames = simulate(model.energy, p, state, box, nbrs, md)
         return frames[md.record_every - 1::md.record_every]
 
     def loss(p, key):
         pick, velocities = jax.random.split(key)
-        index = jax.random.choice(pick, starts.shape[0], (md.replicas,), replace=False)
-        frames = jax.vmap(run, in_axes=(None, 0, 0))(p, starts[index], jax.random.split(velocities, md.replicas))
+        index = jax.random.choice(pick, starts.shape[0], (replicas,), replace=False)
+        frames = jax.vmap(run, in_axes=(None, 0, 0))(p, starts[index], jax.random.split(velocities, replicas))
         return rdf_mse(smooth_rdf(frames.reshape(-1, *frames.shape[2:]), box, grid, sigma=rdf.sigma), g_ref)
 
     return loss
@@ -214,7 +201,7 @@ def rdf_weight(share: float, ef_loss: float, rdf_loss: float) -> float:
 
 
 def fit_rdf(model: NetworkPotential, params: Params, splits: Mapping[str, Frames], starts: Mapping[str, np.ndarray],
-            box, g_ref, settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, share: float,
+            box, g_ref, settings: TrainSettings, rdf: RDFSettings, md: MDSettings, *, replicas: int, share: float,
             checkpoint=None, fingerprint: str = "", progress: bool = True) -> tuple[Params, list[dict], dict, dict]:
     """Continue training on energies and forces plus an RDF term, ``w`` × the RDF MSE of differentiable
     MD (:func:`init_rdf_loss`), with ``w`` set so that the term is ``share`` of the loss at the start
@@ -230,9 +217,10 @@ def fit_rdf(model: NetworkPotential, params: Params, splits: Mapping[str, Frames
     ef = lambda p, batch, w: energy_force_loss(model, p, batch, settings.weights, w)  # noqa: E731
     ef_validation = mean_loss(ef, splits["validation"], settings.batch_size)
     ef_start = float(mean_loss(ef, splits["train"], settings.batch_size)(params))
-    rdf_train = init_rdf_loss(model, starts["train"], box, g_ref, rdf, md)
-    rdf_validation = jax.jit(functools.partial(init_rdf_loss(model, starts["validation"], box, g_ref, rdf, md),
-                                               key=jax.random.key(settings.seed)))
+    rdf_train = init_rdf_loss(model, starts["train"], box, g_ref, rdf, md, replicas=replicas)
+    rdf_validation = jax.jit(functools.partial(
+        init_rdf_loss(model, starts["validation"], box, g_ref, rdf, md, replicas=replicas),
+        key=jax.random.key(settings.seed)))
     before = float(rdf_validation(params))
     weight = rdf_weight(share, ef_start, before)
     logger.info("start: E/F loss %.4g, RDF MSE %.4g; weight %.4g makes the RDF term %.0f%% of the loss",

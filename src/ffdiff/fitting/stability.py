@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ffdiff.properties.md import run_md, shared_list
+from ffdiff.md import MDSettings, run_md, shared_list
 from ffdiff.properties.phase import phase_check
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
 
@@ -45,20 +45,20 @@ def replica_plan(n_frames: int, n_runs: int, seed: int) -> tuple[np.ndarray, np.
     return frames, seeds
 
 
-def md_runs(potential, params, trajectory_positions, box, g_ref, grid, *, sigma: float, n_runs: int, seed: int,
-            temperature_K: float, n_steps: int, ensemble: str, dt: float = 1.0, tau: float = 100.0,
-            record_every: int = 10, skin: float = 1.0, min_distance: float = 1.5, dtype: str = "float64",
+def md_runs(potential, params, trajectory_positions, box, g_ref, grid, md: MDSettings, *, sigma: float, n_runs: int,
+            seed: int, skin: float = 1.0, min_distance: float = 1.5, dtype: str = "float64",
             progress: bool = True) -> list[dict]:
     """``n_runs`` independent MD runs of ``potential`` (a :class:`ffdiff.potentials.Potential`: a GNN or
     the teacher) from frames of a reference trajectory (:func:`replica_plan`), each as
-    :func:`md_run`. Every run shares one list size (:func:`ffdiff.properties.md.shared_list`), so one
+    :func:`md_run`. Every run shares one list size (:func:`ffdiff.md.shared_list`), so one
     compiled program serves all of them.
 
     Args:
         trajectory_positions: `[F, N, 3]` reference frames (Å); ``box`` their `[3, 3]` cell.
         g_ref, grid, sigma: the reference g(r) on ``grid`` (Å) and the smoothing width (Å).
+        md: the settings of every run.
         dtype: ``"float32"`` or ``"float64"`` for positions, velocities and parameters.
-        Others as :func:`ffdiff.properties.md.run_md`.
+        Others as :func:`ffdiff.md.run_md`.
 
     Returns:
         One dict per run (see :func:`md_run`), with ``start_frame`` and ``seed``.
@@ -72,10 +72,9 @@ def md_runs(potential, params, trajectory_positions, box, g_ref, grid, *, sigma:
                        triplets=potential.triplets)
     runs = []
     for k, (frame, velocity_seed) in enumerate(zip(frames, seeds, strict=True)):
-        run = run_md(potential.energy, params, starts[k], box, cutoff=cutoff, skin=skin, n_steps=n_steps, dt=dt,
-                     ensemble=ensemble, temperature_K=temperature_K, tau=tau, seed=int(velocity_seed),
-                     record_every=record_every, min_distance=min_distance, three_body=potential.three_body,
-                     triplets=potential.triplets, size_like=size, progress=progress)
+        run = run_md(potential.energy, params, starts[k], box, md, cutoff=cutoff, skin=skin, seed=int(velocity_seed),
+                     min_distance=min_distance, three_body=potential.three_body, triplets=potential.triplets,
+                     size_like=size, progress=progress)
         runs.append({"start_frame": int(frame), "seed": int(velocity_seed),
                      **run_summary(run, box, g_ref, grid, sigma=sigma)})
         logger.info("run %d/%d (frame %d, seed %d): %s, RDF MSE %s, phase %s", k + 1, n_runs, frame, velocity_seed,
@@ -85,7 +84,7 @@ def md_runs(potential, params, trajectory_positions, box, g_ref, grid, *, sigma:
 
 
 def run_summary(run: Mapping, box, g_ref, grid, *, sigma: float) -> dict:
-    """What a test keeps of one :func:`ffdiff.properties.md.run_md` run.
+    """What a test keeps of one :func:`ffdiff.md.run_md` run.
 
     ``g`` and ``rdf_mse``: the smooth RDF of the frames recorded after the start and before any
     failure, and its MSE against ``g_ref`` (None without such frames). ``g_final``, for a failed run:

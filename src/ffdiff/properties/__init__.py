@@ -4,7 +4,6 @@ use)."""
 from ffdiff._lazy import attach
 
 __all__, __getattr__, __dir__ = attach(__name__, {
-    "ffdiff.properties.md": ("init_state", "run_md", "simulate"),
     "ffdiff.properties.rdf": ("rdf_histogram", "rdf_mse", "smooth_rdf"),
     "ffdiff.properties.static": ("energy_forces_stress", "forces", "stress", "to_voigt"),
 })

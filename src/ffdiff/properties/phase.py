@@ -30,7 +30,7 @@ def mean_squared_displacement(positions) -> float:
     """MSD in Å² between the first and the last frame, centre-of-mass drift removed.
 
     Args:
-        positions: `[n_frames, n_atoms, 3]` unwrapped positions in Å (as :func:`ffdiff.properties.md.run_md`
+        positions: `[n_frames, n_atoms, 3]` unwrapped positions in Å (as :func:`ffdiff.md.run_md`
             records them; wrapped frames would count a crossing of the cell as a jump of a cell length).
 
     Raises:

@@ -32,8 +32,8 @@ def _check_gnn(gnn: Mapping) -> None:
         raise ValueError(f"gnn.split: expected train/validation/test fractions summing to 1, got {split} "
                          f"(sum {sum(split):g})")
     for key in ("rdf", "evaluate"):
-        if gnn[key]["record_every"] > gnn[key]["md_steps"]:
-            raise ValueError(f"gnn.{key}.record_every: expected at most gnn.{key}.md_steps = {gnn[key]['md_steps']} "
+        if gnn[key]["record_every"] > gnn[key]["n_steps"]:
+            raise ValueError(f"gnn.{key}.record_every: expected at most gnn.{key}.n_steps = {gnn[key]['n_steps']} "
                              f"(no frame would be recorded), got {gnn[key]['record_every']}")
     _check_teacher_runs(gnn)
     _check_cells(gnn)
