@@ -34,16 +34,7 @@ distance between ffdiff's (and jax-md's) and LAMMPS's final positions. The rando
 not a stable potential (atoms move > 1 Å), so its list does go stale: its time is still representative
 (the padded list fixes the work per step), its trajectory is not physical.
 
-Part 2, gradient through MD: 64-atom SW cell (float64) rattled by 0.1 Å with velocities at 2000 K,
-loss = rdf_mse(smooth_rdf(every 10th frame), g_ref) with g_ref the smooth RDF of the perfect
-crystal, differentiated with respect to all SW parameters (velocities and initial forces are made
-inside the loss, so they are differentiated too); list skin 1.5 Å with a short list, checked at
-every step. For 200 and 1000 steps: forward time, ``jax.grad`` time with ``remat=True``
-(``jax.checkpoint`` per step) and ``remat=False`` (best of at least 5 runs), XLA's compiled
-``memory_analysis().temp_size_in_bytes``, and, from a fresh process per case, the peak RSS (VmHWM,
-compilation included) and the RSS growth while running the compiled function (VmHWM reset through
-/proc/self/clear_refs after compiling). ``remat=False`` at the longest run is skipped when its XLA
-temp memory, extrapolated linearly from the shortest run, exceeds ``--max-gb`` (default 6 GB).
+Part 2, the gradient of an RDF loss through MD, is :mod:`benchmarks.md_gradient` (run by this script).
 
 Threads: ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` is set
 before JAX is imported (appended to any XLA_FLAGS already set), ``OMP_NUM_THREADS=1`` likewise,
@@ -67,7 +58,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -82,10 +72,9 @@ import numpy as np  # noqa: E402
 from ase.build import bulk  # noqa: E402
 
 from ffdiff import get_potential, neighbor_list  # noqa: E402
-from ffdiff.neighbors import needs_update, short_overflow  # noqa: E402
+from ffdiff.neighbors import short_overflow  # noqa: E402
 from ffdiff.potentials import mpgnn  # noqa: E402
 from ffdiff import md  # noqa: E402
-from ffdiff.properties.rdf import rdf_mse, smooth_rdf  # noqa: E402
 from ffdiff.units import SI_MASS_AMU  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -94,17 +83,12 @@ from benchmarks.tables import grad_table, md_table  # noqa: E402
 SKIN = 0.5  # Å, LAMMPS (and the first ffdiff skin)
 T_START = 600.0  # K of the initial velocities (equipartition halves it: ~300 K)
 RATTLE = 0.02  # Å
-T_HOT, RATTLE_HOT, SKIN_HOT = 2000.0, 0.1, 1.5  # part 2
-GRID = np.linspace(2.0, 4.5, 26)  # Å, RDF grid of part 2
-SIGMA = 0.1  # Å, RDF kernel width
-FRAME_STRIDE = 10  # part 2 uses every 10th frame in the loss
-GRAD_REPEAT = 5  # a gradient run lasts under a second: best of 2 once left one 40 % slow on a busy machine
 LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip")}
 
 
 # --- structures -----------------------------------------------------------------------------------
 
-def _nve(n_steps: int):
+def nve_settings(n_steps: int):
     """``n_steps`` of 1 fs NVE (the initial temperature is the state's)."""
     return md.MDSettings(timestep_fs=1.0, tdamp_fs=100.0, temperature_K=T_START, ensemble="nve", n_steps=n_steps,
                          record_every=1)
@@ -162,7 +146,7 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
             moved = jnp.max(jnp.sum((s.position - nbrs.reference_position) ** 2, axis=-1))
             return md.conserved_energy(s), md.temperature(s), moved, short_overflow(nbrs, s.position, box)[1]
 
-        return md.simulate(energy_fn, params, s, box, nbrs, _nve(n_steps), observe=observe, remat=False)
+        return md.simulate(energy_fn, params, s, box, nbrs, nve_settings(n_steps), observe=observe, remat=False)
 
     t = time.perf_counter()
     compiled = jax.jit(run).lower(state, params, nbrs).compile()
@@ -292,92 +276,6 @@ def time_lammps(name: str, atoms, velocity, n_steps: int, repeat: int) -> tuple[
             "steps_done": steps_done, "final_T": temperature}, final
 
 
-# --- part 2: gradient through MD ------------------------------------------------------------------
-
-def _memory_mb(field: str) -> float:
-    """``VmRSS`` or ``VmHWM`` (peak resident set) of this process in MB, from /proc/self/status. Unlike
-    ``ru_maxrss``, which Linux carries across ``execve`` (a child starts at its parent's peak), VmHWM
-    belongs to the process's own address space and can be reset (:func:`_reset_peak`)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return float(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # Linux >= 4.0: VmHWM := VmRSS
-    except OSError:
-        pass
-
-
-def _grad_case(spec: dict) -> dict:
-    """One (steps, mode) case, meant to run in a fresh process; mode is forward, remat or no_remat."""
-    pot = get_potential("sw")
-    params = pot.params()
-    atoms = crystal(2, RATTLE_HOT, seed=5)
-    box = jnp.asarray(atoms.cell.array)
-    position = jnp.asarray(atoms.positions)
-    nbrs = neighbor_list(atoms.positions, atoms.cell.array, pot.cutoff(params), skin=SKIN_HOT, triplets=False,
-                         short=True)
-    grid = jnp.asarray(GRID)
-    perfect = crystal(2, 0.0)
-    g_ref = smooth_rdf(jnp.asarray(perfect.positions), box, grid, sigma=SIGMA)  # any fixed target
-    n_steps, mode = spec["steps"], spec["mode"]
-
-    def loss(p, nbrs):  # the list is an argument so XLA does not constant-fold it
-        state = md.init_state(pot.energy, p, position, box, nbrs, temperature_K=T_HOT, key=jax.random.PRNGKey(1))
-        _, (traj, stale) = md.simulate(pot.energy, p, state, box, nbrs, _nve(n_steps), remat=mode == "remat",
-                                       observe=lambda s: (s.position, needs_update(nbrs, s.position)))
-        return rdf_mse(smooth_rdf(traj[FRAME_STRIDE - 1::FRAME_STRIDE], box, grid, sigma=SIGMA), g_ref), stale
-
-    if mode == "forward":
-        fn = loss
-    else:
-        fn = jax.grad(loss, has_aux=True)
-    base_rss = _memory_mb("VmRSS")
-    t = time.perf_counter()
-    compiled = jax.jit(fn).lower(params, nbrs).compile()
-    compile_s = time.perf_counter() - t
-    mem = compiled.memory_analysis()
-    compile_peak = _memory_mb("VmHWM")
-    _reset_peak()
-    before_run = _memory_mb("VmRSS")
-    jax.block_until_ready(compiled(params, nbrs))
-    times = []
-    for _ in range(spec["repeat"]):
-        t = time.perf_counter()
-        out, stale = jax.block_until_ready(compiled(params, nbrs))
-        times.append(time.perf_counter() - t)
-    run_peak = _memory_mb("VmHWM")
-    finite = bool(all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(out)))
-    return {"steps": n_steps, "mode": mode, "run_s": min(times), "compile_s": compile_s,
-            "temp_mb": mem.temp_size_in_bytes / 2**20 if mem is not None else None,
-            "base_rss_mb": base_rss, "peak_rss_mb": max(compile_peak, run_peak),
-            "run_rss_growth_mb": run_peak - before_run,
-            "list_valid": not bool(np.asarray(stale).any()), "finite": finite}
-
-
-def grad_cases(steps: list[int], repeat: int, max_gb: float) -> list[dict]:
-    rows = []
-    for n_steps in sorted(steps):
-        for mode in ("forward", "remat", "no_remat"):
-            if mode == "no_remat" and n_steps != min(steps):
-                short = next(r for r in rows if r["mode"] == "no_remat" and r["steps"] == min(steps))
-                estimate_gb = short["temp_mb"] * n_steps / min(steps) / 1024
-                if estimate_gb > max_gb:
-                    rows.append({"steps": n_steps, "mode": mode, "skipped": True, "estimate_gb": estimate_gb})
-                    continue
-            spec = json.dumps({"steps": n_steps, "mode": mode, "repeat": repeat})
-            proc = subprocess.run([sys.executable, __file__, "--_grad-case", spec], capture_output=True,
-                                  text=True)
-            if proc.returncode != 0:
-                rows.append({"steps": n_steps, "mode": mode, "failed": proc.stderr.strip().splitlines()[-1:]})
-                continue
-            rows.append(json.loads(proc.stdout.splitlines()[-1]))
-    return rows
-
-
 # --- reporting ------------------------------------------------------------------------------------
 
 def max_dx(position, reference, cell) -> float:
@@ -420,11 +318,8 @@ def main() -> None:
     parser.add_argument("--ffdiff-skins", type=float, nargs="+", default=[SKIN, 1.0],
                         help="list skins (Å) of the ffdiff runs, each timed (default 0.5 1.0)")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--_grad-case", dest="grad_case", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.grad_case is not None:  # child process of part 2
-        print(json.dumps(_grad_case(json.loads(args.grad_case))))
-        return
+    from benchmarks import md_gradient  # imports this module: not at its top
 
     core = args.core if args.core is not None else max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})  # children inherit it
@@ -464,7 +359,7 @@ def main() -> None:
                 rows.append(row)
                 print(f"  {n} atoms {name} {row['dtype']} skin {skin}: {row['us_per_atom_step']:.2f} µs/atom-step",
                       file=sys.stderr, flush=True)
-    grad_rows = [] if args.no_grad else grad_cases(grad_steps, max(repeat, GRAD_REPEAT), args.max_gb)
+    grad_rows = [] if args.no_grad else md_gradient.grad_cases(grad_steps, max(repeat, md_gradient.GRAD_REPEAT), args.max_gb)
 
     print(f"## MD, NVE, dt 1 fs, µs per atom-step (core {core}, 1 XLA thread)\n")
     print(md_table(rows))
@@ -472,8 +367,9 @@ def main() -> None:
     print(grad_table(grad_rows))
     doc = {"machine": {**machine_info(), "core": core},
            "settings": {"skin": SKIN, "ffdiff_skins": args.ffdiff_skins, "T_start": T_START, "rattle": RATTLE, "steps": n_steps, "repeat": repeat,
-                        "grad_steps": grad_steps, "T_hot": T_HOT, "rattle_hot": RATTLE_HOT,
-                        "skin_hot": SKIN_HOT, "frame_stride": FRAME_STRIDE, "quick": args.quick},
+                        "grad_steps": grad_steps, "T_hot": md_gradient.T_HOT,
+                        "rattle_hot": md_gradient.RATTLE_HOT, "skin_hot": md_gradient.SKIN_HOT,
+                        "frame_stride": md_gradient.FRAME_STRIDE, "quick": args.quick},
            "md": rows, "gradient": grad_rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
