@@ -1,5 +1,7 @@
-"""Job start-up: XLA's CPU pool is as wide as the job's threads, and no core is pinned."""
+"""Job start-up: XLA's CPU pool is as wide as the job's threads, no core is pinned, and a job given a GPU
+runs on it or not at all."""
 
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +81,37 @@ def test_job_log_takes_all_stderr_and_terminal_only_the_logged_lines(tmp_path):
     assert [line.split(": ", 1)[-1] for line in out.stderr.splitlines()] == ["logged", "logged again"]
     assert [line.split(": ", 1)[-1] for line in log.read_text().splitlines()] == [
         "logged", "progress", "from C", "logged again"]
+
+
+GPU_PROBE = """
+import json, sys, types
+from ffdiff.study.jobs import start_job
+resources = types.SimpleNamespace(**json.loads(sys.argv[1]))
+job = types.SimpleNamespace(log=[], rule="probe", params=types.SimpleNamespace(), threads=1, resources=resources)
+start_job(job)
+import jax
+print("ran on", jax.devices()[0].platform)
+"""
+NO_SLURM_GPUS = {k: v for k, v in os.environ.items() if k not in ("SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS")}
+
+
+@pytest.mark.parametrize(("resources", "env"), [
+    ({"gres": "gpu:1"}, {}),              # profiles/slurm's GNN rules
+    ({"gres": "gpu:a100:2"}, {}),
+    ({"gpu": 1}, {}),                     # Snakemake's own GPU resource
+    ({}, {"SLURM_GPUS_ON_NODE": "1"}),    # a GPU asked for outside the resources (e.g. slurm_extra)
+])
+def test_job_given_a_gpu_without_one_in_jax_fails_at_start_saying_how_to_install_it(tmp_path, resources, env):
+    """JAX restricted to its CPU backend stands in for an environment without the CUDA plugin."""
+    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources)], capture_output=True, text=True,
+                         cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu", **env})
+    assert out.returncode != 0 and "ran on" not in out.stdout
+    assert "was given a GPU" in out.stderr and 'pip install -c constraints.txt -e ".[cuda]"' in out.stderr
+
+
+@pytest.mark.parametrize("resources", [{}, {"gres": "", "gpu": 0, "mem_mb": 2000}])
+def test_cpu_job_runs_on_the_cpu(tmp_path, resources):
+    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources)], capture_output=True, text=True,
+                         cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ran on cpu"

@@ -36,19 +36,55 @@ def start_job(snakemake) -> logging.Logger:
     job's threads, switch on the persistent compilation cache, log into the rule's log file.
 
     The JAX part is skipped for scripts that have not imported JAX by then (tables, figures,
-    downloads): they then start in well under a second.
+    downloads): they then start in well under a second. A job given a GPU (:func:`gpu_given`) fails
+    here, before any work, if JAX has no GPU device (:func:`require_gpu`).
     """
     logger = configure_logging(snakemake)
     check_library(snakemake.params)
     started = time.perf_counter()
     atexit.register(lambda: logger.info("wall time %.1f s, peak memory %.0f MB", time.perf_counter() - started,
                                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-    if "jax" in sys.modules:
+    given_gpu = gpu_given(snakemake)
+    if given_gpu or "jax" in sys.modules:
         use_cpus(snakemake.threads)
+        if given_gpu:
+            require_gpu(snakemake.rule, given_gpu)
         cache = os.environ.get(COMPILATION_CACHE, DEFAULT_COMPILATION_CACHE)
         if cache:
             enable_compilation_cache(cache)
     return logger
+
+
+def gpu_given(snakemake) -> str:
+    """How the job was given a GPU, or ``""``: its resources (``gpu: N`` or a ``gres`` naming a GPU,
+    as snakemake-executor-plugin-slurm reads them), else SLURM's record of GPUs allocated to the job."""
+    resources = getattr(snakemake, "resources", None)
+    gpu, gres = getattr(resources, "gpu", 0), str(getattr(resources, "gres", "") or "")
+    if gpu:
+        return f"resources gpu={gpu}"
+    if "gpu" in gres:
+        return f"resources gres={gres}"
+    for name in ("SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS"):
+        if os.environ.get(name, "0") not in ("", "0"):
+            return f"{name}={os.environ[name]}"
+    return ""
+
+
+def require_gpu(rule: str, given: str) -> None:
+    """Refuse to run a job that was given a GPU on JAX's CPU backend (hours instead of minutes).
+
+    Raises:
+        RuntimeError: JAX has no GPU device, saying how to install the CUDA plugin.
+    """
+    import jax
+
+    platforms = sorted({device.platform for device in jax.devices()})
+    if not set(platforms) & {"gpu", "cuda", "rocm"}:
+        raise RuntimeError(
+            f"rule {rule} was given a GPU ({given}) but JAX sees only {', '.join(platforms)} devices: "
+            "this environment has no CUDA plugin for jaxlib. Install it with "
+            '`pip install -c constraints.txt -e ".[cuda]"` (README, "Cluster use"), or, if it is installed, '
+            "see this log for why JAX could not start it")
 
 
 def put_first_on_job_path(source: str) -> None:
