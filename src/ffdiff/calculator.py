@@ -1,10 +1,11 @@
-"""ASE calculator for every ffdiff potential (float64)."""
+"""ASE calculator for every ffdiff potential and trained model (float64)."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -34,8 +35,10 @@ class Calculator(_AseCalculator):
     """ASE calculator backed by a JAX potential.
 
     Args:
-        potential: ``"sw"``, ``"edip"`` or a :class:`ffdiff.potentials.Potential`.
-        params: parameter overrides, by LAMMPS name (e.g. ``{"lam": 1.5}``).
+        potential: ``"sw"``, ``"edip"``, ``"mpgnn"``, ``"energy_graph_net"`` or a
+            :class:`ffdiff.potentials.Potential`.
+        params: parameter overrides, by LAMMPS name (e.g. ``{"lam": 1.5}``); a network's complete
+            weights (random ones if None).
         element: the one chemical symbol the potential describes.
         skin: neighbour-list buffer in Å (default 1.0 for three-body potentials, which evaluate only
             the pairs inside the cutoff through a short list, 0.25 for pair-list models). The list
@@ -53,7 +56,7 @@ class Calculator(_AseCalculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
-    def __init__(self, potential: str | Potential = "sw", params: Mapping[str, float] | None = None,
+    def __init__(self, potential: str | Potential = "sw", params: Mapping | None = None,
                  *, element: str = "Si", skin: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.potential = get_potential(potential)
@@ -65,7 +68,15 @@ class Calculator(_AseCalculator):
 
     @classmethod
     def from_file(cls, path, *, element: str = "Si", **kwargs) -> Calculator:
-        """A calculator with the parameters of a LAMMPS ``.sw``/``.edip`` file or ffdiff JSON."""
+        """A calculator with the parameters of a LAMMPS ``.sw``/``.edip`` file or ffdiff JSON, or the
+        network and weights of an ffdiff model file (``.npz``, :func:`ffdiff.fitting.gnn.save_model`),
+        evaluated in float64 whatever precision it was trained in."""
+        if Path(path).suffix == ".npz":
+            from ffdiff.fitting.gnn import load_model
+
+            model, weights, _ = load_model(path)
+            return cls(model, jax.tree.map(lambda w: np.asarray(w, dtype=np.float64), weights), element=element,
+                       **kwargs)
         name, params = load_params(path, element=element)
         return cls(name, params, element=element, **kwargs)
 

@@ -126,11 +126,36 @@ POTENTIALS: Mapping[str, Potential] = MappingProxyType({
 })
 
 
-def get_potential(name: str | Potential) -> Potential:
-    """Look a potential up by name (``"sw"``, ``"edip"``); a :class:`Potential` passes through."""
+#: The networks :func:`get_potential` builds by name: (module, settings class). Their weights are
+#: trained, not published: ``potential.params()`` draws random ones, a model file holds trained ones.
+NETWORKS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "mpgnn": ("ffdiff.potentials.mpgnn", "MPGNNConfig"),
+    "energy_graph_net": ("ffdiff.potentials.graph_network", "EnergyGraphNetConfig"),
+})
+
+
+def get_potential(name: str | Potential, **settings) -> Potential:
+    """Look a potential up by name (``"sw"``, ``"edip"``); a :class:`Potential` passes through.
+
+    ``"mpgnn"`` and ``"energy_graph_net"`` give a :class:`NetworkPotential` with ``settings`` as its
+    network settings (e.g. ``cutoff=3.5``; the defaults otherwise). A trained model's file gives its
+    network and weights through :func:`ffdiff.fitting.gnn.load_model` or
+    :meth:`ffdiff.Calculator.from_file`.
+
+    Examples:
+        >>> get_potential("mpgnn", cutoff=3.5, n_steps=2).config.n_steps
+        2
+    """
     if isinstance(name, Potential):
         return name
+    if name in NETWORKS:
+        import importlib
+
+        module = importlib.import_module(NETWORKS[name][0])
+        return module.potential(getattr(module, NETWORKS[name][1])(**settings))
+    if settings:
+        raise TypeError(f"{name} takes no settings; got {sorted(settings)}")
     try:
         return POTENTIALS[name]
     except KeyError:
-        raise ValueError(f"unknown potential {name!r}; expected one of {sorted(POTENTIALS)}") from None
+        raise ValueError(f"unknown potential {name!r}; expected one of {sorted([*POTENTIALS, *NETWORKS])}") from None
