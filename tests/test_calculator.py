@@ -154,6 +154,10 @@ def test_trained_model_file_gives_a_calculator(tmp_path):
         de = (energy_at(strain=strain) - energy_at(strain=-strain)) / (2 * h) / (1 if i == j else 2)
         assert de / atoms.get_volume() == pytest.approx(stress[k], abs=1e-9), (i, j)
 
+    from ffdiff.potentials.models import MODEL_KINDS
+    from ffdiff.potentials.registry import NETWORKS
+
+    assert sorted(MODEL_KINDS) == list(NETWORKS)
     network = get_potential("mpgnn", **dataclasses.asdict(model.config))
     assert network.config == model.config and Calculator(network, weights).potential is network
     with pytest.raises(TypeError, match="sw takes no settings"):

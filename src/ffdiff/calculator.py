@@ -69,10 +69,10 @@ class Calculator(_AseCalculator):
     @classmethod
     def from_file(cls, path, *, element: str = "Si", **kwargs) -> Calculator:
         """A calculator with the parameters of a LAMMPS ``.sw``/``.edip`` file or ffdiff JSON, or the
-        network and weights of an ffdiff model file (``.npz``, :func:`ffdiff.fitting.gnn.save_model`),
+        network and weights of an ffdiff model file (``.npz``, :func:`ffdiff.potentials.models.save_model`),
         evaluated in float64 whatever precision it was trained in."""
         if Path(path).suffix == ".npz":
-            from ffdiff.fitting.gnn import load_model
+            from ffdiff.potentials.models import load_model
 
             model, weights, _ = load_model(path)
             return cls(model, jax.tree.map(lambda w: np.asarray(w, dtype=np.float64), weights), element=element,

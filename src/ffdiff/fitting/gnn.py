@@ -1,8 +1,8 @@
 """The GNN chain of Gangan et al. §3.4: pretraining and fine-tuning an MPGNN on energies and forces,
 fine-tuning on a radial distribution function through differentiable MD, and MD tests.
 
-Models are :mod:`ffdiff.potentials.mpgnn` networks; their weights travel as ``.npz`` pytrees
-(:mod:`ffdiff.runtime.checkpoint`) with the network settings in the metadata.
+Models are :mod:`ffdiff.potentials.mpgnn` networks (or jax-md's EnergyGraphNet); their files are
+:mod:`ffdiff.potentials.models`'s.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ffdiff.runtime.checkpoint import load_pytree, read_metadata, save_pytree
 from ffdiff.fitting.frames import Frames, energy_force_loss, errors, stack_frames
 from ffdiff.fitting.training import TrainSettings, mean_loss, train
 from ffdiff.neighbors import all_pairs
-from ffdiff.potentials import graph_network, mpgnn
+from ffdiff.potentials.models import MODEL_KINDS, load_model, save_model  # noqa: F401 (the chain's model files)
 from ffdiff.potentials.registry import NetworkPotential, Potential
 from ffdiff.md import MDSettings, init_state, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf
@@ -56,14 +54,6 @@ def reference_rdf(dataset, rdf: RDFSettings) -> np.ndarray:
 
 
 # --- models ------------------------------------------------------------------------------------------
-
-
-#: The GNN kinds of ``gnn.model.kind``: (config class, weight initialiser, potential factory). Both
-#: potentials carry ``name`` (= the kind), ``config.cutoff``, ``energy`` and ``params``.
-MODEL_KINDS: Mapping[str, tuple] = MappingProxyType({
-    "mpgnn": (mpgnn.MPGNNConfig, mpgnn.init_params, mpgnn.potential),
-    "energy_graph_net": (graph_network.EnergyGraphNetConfig, graph_network.init_params, graph_network.potential),
-})
 
 
 def model_settings(config: Mapping) -> tuple[str, dict]:
@@ -107,26 +97,6 @@ def new_model(config: Mapping, seed: int, energy_per_atom: float,
     scale = {"energy_scale": energy_scale} if kind == "mpgnn" else {}
     params = init(jax.random.key(seed), net, energy_per_atom=energy_per_atom, **scale)
     return make(net), params
-
-
-def save_model(path, model: Potential, params: Params, **metadata) -> None:
-    """Weights in ``.npz`` with the kind (``"kind"``) and its settings (under the kind's name) in the metadata."""
-    save_pytree(path, params, {"kind": model.name, model.name: dataclasses.asdict(model.config), **metadata})
-
-
-def load_model(path) -> tuple[Potential, Params, dict]:
-    """(potential, weights, metadata) of a model file written by :func:`save_model` (a file without
-    ``"kind"`` is an MPGNN's)."""
-    stored = read_metadata(path)
-    kind = stored.get("kind", "mpgnn")
-    if kind not in MODEL_KINDS or stored.get(kind) is None:
-        raise ValueError(f"{path}: no GNN settings in the file; expected a kind of {sorted(MODEL_KINDS)} and "
-                         f"its settings, got kind {kind!r} and keys {sorted(stored)}")
-    config_class, init, make = MODEL_KINDS[kind]
-    model = make(config_class(**stored[kind]))
-    like = jax.eval_shape(lambda key: init(key, model.config), jax.random.key(0))  # shapes only
-    params, metadata = load_pytree(path, like)
-    return model, params, metadata
 
 
 # --- energy/force training ---------------------------------------------------------------------------

@@ -126,12 +126,9 @@ POTENTIALS: Mapping[str, Potential] = MappingProxyType({
 })
 
 
-#: The networks :func:`get_potential` builds by name: (module, settings class). Their weights are
-#: trained, not published: ``potential.params()`` draws random ones, a model file holds trained ones.
-NETWORKS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    "mpgnn": ("ffdiff.potentials.mpgnn", "MPGNNConfig"),
-    "energy_graph_net": ("ffdiff.potentials.graph_network", "EnergyGraphNetConfig"),
-})
+#: The networks :func:`get_potential` builds by name (the kinds of :mod:`ffdiff.potentials.models`). Their
+#: weights are trained, not published: ``potential.params()`` draws random ones, a model file holds trained ones.
+NETWORKS = ("energy_graph_net", "mpgnn")
 
 
 def get_potential(name: str | Potential, **settings) -> Potential:
@@ -139,7 +136,7 @@ def get_potential(name: str | Potential, **settings) -> Potential:
 
     ``"mpgnn"`` and ``"energy_graph_net"`` give a :class:`NetworkPotential` with ``settings`` as its
     network settings (e.g. ``cutoff=3.5``; the defaults otherwise). A trained model's file gives its
-    network and weights through :func:`ffdiff.fitting.gnn.load_model` or
+    network and weights through :func:`ffdiff.potentials.models.load_model` or
     :meth:`ffdiff.Calculator.from_file`.
 
     Examples:
@@ -151,8 +148,8 @@ def get_potential(name: str | Potential, **settings) -> Potential:
     if name in NETWORKS:
         import importlib
 
-        module = importlib.import_module(NETWORKS[name][0])
-        return module.potential(getattr(module, NETWORKS[name][1])(**settings))
+        config_class, _, make = importlib.import_module("ffdiff.potentials.models").MODEL_KINDS[name]  # imports this
+        return make(config_class(**settings))
     if settings:
         raise TypeError(f"{name} takes no settings; got {sorted(settings)}")
     try:
