@@ -8,6 +8,7 @@ __all__, __getattr__, __dir__ = attach(__name__, {
     "ffdiff.data.archive": ("download_sdist", "extract_members", "fetch_url", "redact_url", "sha256sum"),
     "ffdiff.data.cubuk": ("read_cubuk", "write_cubuk"),
     "ffdiff.data.dataset": ("Dataset", "split"),
+    "ffdiff.data.elastic": ("cubic_reference",),
     "ffdiff.data.phonopy": ("read_displacements",),
     "ffdiff.data.reference": ("reference_structures",),
     "ffdiff.data.trajectories": ("read_frames",),

@@ -221,10 +221,23 @@ def reference_row(reference: Reference) -> dict:
 
 
 def fit_potential(name: str, objective: str, reference: Reference, *, lattice_constant: float,
-                  fitted: Sequence[str], optimizers: Sequence[str], n_starts: int, seed: int,
-                  spread: float, maxiter: int, overrides: Mapping[str, float] | None = None,
+                  fitted: Sequence[str], optimizers: Sequence[str] = ("BFGS",), n_starts: int = 1, seed: int = 0,
+                  spread: float = 0.2, maxiter: int = 200, overrides: Mapping[str, float] | None = None,
                   weights: Mapping[str, float] | None = None) -> dict:
     """One potential fitted to one objective from every start with every optimizer.
+
+    Args:
+        name: ``"sw"`` or ``"edip"``.
+        objective: one of :data:`OBJECTIVES` (see the module docstring).
+        reference: the targets; the objective's must be there.
+        lattice_constant: of the diamond crystal the elastic constants are computed for, in Å.
+        fitted: names of the fitted parameters; the others keep their values.
+        optimizers: scipy methods of :data:`ffdiff.fitting.optimize.METHODS`, each run from every start.
+        n_starts: the original parameters, then ``n_starts - 1`` random starts within ``±spread``
+            (relative) drawn from ``seed``.
+        maxiter: iterations per run.
+        overrides: parameter values replacing the originals (fitted or not).
+        weights: ``{"elastic": w, "force_constants": w}`` of the ``multi`` objective.
 
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and

@@ -4,6 +4,8 @@ use)."""
 from ffdiff._lazy import attach
 
 __all__, __getattr__, __dir__ = attach(__name__, {
+    "ffdiff.properties.elastic": ("elastic_constants",),
+    "ffdiff.properties.phonons": ("force_constants",),
     "ffdiff.properties.rdf": ("rdf_histogram", "rdf_mse", "smooth_rdf"),
     "ffdiff.properties.static": ("energy_forces_stress", "forces", "stress", "to_voigt"),
 })
