@@ -85,6 +85,8 @@ def test_job_log_takes_all_stderr_and_terminal_only_the_logged_lines(tmp_path):
 
 GPU_PROBE = """
 import json, sys, types
+if sys.argv[2] == "jax":  # a job that computes (fits, GNN jobs) has imported JAX before it starts
+    import jax
 from ffdiff.study.jobs import start_job
 resources = types.SimpleNamespace(**json.loads(sys.argv[1]))
 job = types.SimpleNamespace(log=[], rule="probe", params=types.SimpleNamespace(), threads=1, resources=resources)
@@ -95,23 +97,28 @@ print("ran on", jax.devices()[0].platform)
 NO_SLURM_GPUS = {k: v for k, v in os.environ.items() if k not in ("SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS")}
 
 
-@pytest.mark.parametrize(("resources", "env"), [
-    ({"gres": "gpu:1"}, {}),              # profiles/slurm's GNN rules
-    ({"gres": "gpu:a100:2"}, {}),
-    ({"gpu": 1}, {}),                     # Snakemake's own GPU resource
-    ({}, {"SLURM_GPUS_ON_NODE": "1"}),    # a GPU asked for outside the resources (e.g. slurm_extra)
+@pytest.mark.parametrize(("resources", "env", "imports"), [
+    ({"gres": "gpu:1"}, {}, "jax"),            # profiles/slurm's GNN rules
+    ({"gres": "gpu:a100:2"}, {}, ""),          # also before the script has imported JAX
+    ({"gpu": 1}, {}, "jax"),                   # Snakemake's own GPU resource
+    ({}, {"SLURM_GPUS_ON_NODE": "1"}, "jax"),  # a GPU asked for outside the resources (e.g. slurm_extra)
 ])
-def test_job_given_a_gpu_without_one_in_jax_fails_at_start_saying_how_to_install_it(tmp_path, resources, env):
+def test_job_given_a_gpu_without_one_in_jax_fails_at_start_saying_how_to_install_it(tmp_path, resources, env,
+                                                                                     imports):
     """JAX restricted to its CPU backend stands in for an environment without the CUDA plugin."""
-    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources)], capture_output=True, text=True,
-                         cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu", **env})
+    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources), imports], capture_output=True,
+                         text=True, cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu", **env})
     assert out.returncode != 0 and "ran on" not in out.stdout
     assert "was given a GPU" in out.stderr and 'pip install -c constraints.txt -e ".[cuda]"' in out.stderr
 
 
-@pytest.mark.parametrize("resources", [{}, {"gres": "", "gpu": 0, "mem_mb": 2000}])
-def test_cpu_job_runs_on_the_cpu(tmp_path, resources):
-    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources)], capture_output=True, text=True,
-                         cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu"})
+@pytest.mark.parametrize(("resources", "env", "imports"), [
+    ({}, {}, "jax"),
+    ({"gres": "", "gpu": 0, "mem_mb": 2000}, {}, ""),
+    ({}, {"SLURM_GPUS_ON_NODE": "1"}, ""),  # a table or figure job inside a GPU allocation
+])
+def test_cpu_job_runs_on_the_cpu(tmp_path, resources, env, imports):
+    out = subprocess.run([sys.executable, "-c", GPU_PROBE, json.dumps(resources), imports], capture_output=True,
+                         text=True, cwd=tmp_path, env={**NO_SLURM_GPUS, "JAX_PLATFORMS": "cpu", **env})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ran on cpu"

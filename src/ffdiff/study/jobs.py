@@ -57,7 +57,9 @@ def start_job(snakemake) -> logging.Logger:
 
 def gpu_given(snakemake) -> str:
     """How the job was given a GPU, or ``""``: its resources (``gpu: N`` or a ``gres`` naming a GPU,
-    as snakemake-executor-plugin-slurm reads them), else SLURM's record of GPUs allocated to the job."""
+    as snakemake-executor-plugin-slurm reads them), or, for a job that has imported JAX, SLURM's record
+    of GPUs allocated to it (a GPU asked for outside the resources; tables and figures made inside a
+    GPU allocation do not count)."""
     resources = getattr(snakemake, "resources", None)
     gpu, gres = getattr(resources, "gpu", 0), str(getattr(resources, "gres", "") or "")
     if gpu:
@@ -65,7 +67,7 @@ def gpu_given(snakemake) -> str:
     if "gpu" in gres:
         return f"resources gres={gres}"
     for name in ("SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS"):
-        if os.environ.get(name, "0") not in ("", "0"):
+        if "jax" in sys.modules and os.environ.get(name, "0") not in ("", "0"):
             return f"{name}={os.environ[name]}"
     return ""
 
