@@ -63,6 +63,40 @@ def deformed(atoms: Atoms, matrix) -> Atoms:
     return atoms
 
 
+def labelled_frames(n_frames: int, repeat: int = 2, seed: int = 0) -> list[Atoms]:
+    """Rattled diamond frames with made-up finite energies (about -368.9 eV per 64 atoms) and forces."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n_frames):
+        atoms = diamond(repeat=repeat)
+        atoms.positions += rng.normal(scale=0.1, size=atoms.positions.shape)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(-5.764 * len(atoms) + rng.normal()),
+                                           forces=rng.normal(size=(len(atoms), 3)))
+        frames.append(atoms)
+    return frames
+
+
+def write_aselmdb(folder: Path, phases: dict[str, list[Atoms]], shard_size: int) -> Path:
+    """The Cubuk database's layout, written with ase-db-backends: ``manifest.json`` (``shard_size``,
+    ``source_counts`` by ``MD_DATA.<phase>``) and ``data_0000.aselmdb``, ... holding the frames of the
+    phases in name order, ``shard_size`` rows each, every row with ``data["phase"]``."""
+    import json
+
+    from ase.db import connect
+
+    folder.mkdir(parents=True)
+    rows = [(phase, atoms) for phase in sorted(phases) for atoms in phases[phase]]
+    for start in range(0, len(rows), shard_size):
+        with connect(folder / f"data_{start // shard_size:04d}.aselmdb") as db:
+            for phase, atoms in rows[start:start + shard_size]:
+                db.write(atoms, data={"phase": phase})
+    counts = {f"MD_DATA.{phase}": len(frames) for phase, frames in phases.items()}
+    (folder / "manifest.json").write_text(json.dumps({"shard_size": shard_size, "source_counts": counts}))
+    return folder
+
+
 SHEAR = [[1.0, 0.0, 0.0], [0.12, 1.0, 0.0], [-0.08, 0.10, 1.0]]
 STRAIN_8 = [[1.01, 0.0, 0.0], [0.004, 0.995, 0.0], [0.0, -0.003, 1.002]]
 
