@@ -63,6 +63,87 @@ def deformed(atoms: Atoms, matrix) -> Atoms:
     return atoms
 
 
+def labelled_frames(n_frames: int, repeat: int = 2, seed: int = 0) -> list[Atoms]:
+    """Rattled diamond frames with made-up finite energies (about -368.9 eV per 64 atoms) and forces."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n_frames):
+        atoms = diamond(repeat=repeat)
+        atoms.positions += rng.normal(scale=0.1, size=atoms.positions.shape)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(-5.764 * len(atoms) + rng.normal()),
+                                           forces=rng.normal(size=(len(atoms), 3)))
+        frames.append(atoms)
+    return frames
+
+
+def write_aselmdb(folder: Path, phases: dict[str, list[Atoms]], shard_size: int) -> Path:
+    """The Cubuk database's layout, written with ase-db-backends: ``manifest.json`` (``shard_size``,
+    ``source_counts`` by ``MD_DATA.<phase>``) and ``data_0000.aselmdb``, ... holding the frames of the
+    phases in name order, ``shard_size`` rows each, every row with ``data["phase"]``."""
+    import json
+
+    from ase.db import connect
+
+    folder.mkdir(parents=True)
+    rows = [(phase, atoms) for phase in sorted(phases) for atoms in phases[phase]]
+    for start in range(0, len(rows), shard_size):
+        with connect(folder / f"data_{start // shard_size:04d}.aselmdb") as db:
+            for phase, atoms in rows[start:start + shard_size]:
+                db.write(atoms, data={"phase": phase})
+    counts = {f"MD_DATA.{phase}": len(frames) for phase, frames in phases.items()}
+    (folder / "manifest.json").write_text(json.dumps({"shard_size": shard_size, "source_counts": counts}))
+    return folder
+
+
+_OUTCAR_HEAD = """ vasp.6.4.2 20Jul23 (build Nov 09 2023 13:40:50) complex
+
+ executed on             LinuxIFC date 2024.03.11  10:12:47
+ running on    4 total cores
+ distrk:  each k-point on    4 cores,    1 groups
+ distr:  one band on NCORE=   1 cores,    4 groups
+
+ POTCAR:    PAW_PBE Si 05Jan2001
+ Dimension of arrays:
+   k-points           NKPTS =     10   k-points in BZ     NKDIM =     10   number of bands    NBANDS=     16
+   number of dos      NEDOS =    301   number of ions     NIONS =      2
+   ions per type =               2
+   IBRION =      6    ionic relax: 0-MD 1-quasi-New 2-CG
+   ISIF   =      3    stress and relaxation
+ total plane-waves  NPLWV =  13824
+"""
+_OUTCAR_TAIL = """
+ General timing and accounting informations for this job:
+ ========================================================
+
+                  Total CPU time used (sec):      584.746
+                            User time (sec):      564.399
+                          System time (sec):       20.347
+                         Elapsed time (sec):      607.447
+"""
+
+
+def outcar_text(total, clamped=None) -> str:
+    """An OUTCAR of a VASP IBRION = 6, ISIF = 3 run as VASP prints it: the header pymatgen's ``Outcar``
+    needs, the clamped-ion, symmetrized, ionic-relaxation and total elastic moduli blocks (rows of
+    ``F12.4`` kBar, in VASP's order XX YY ZZ XY YZ ZX; ``clamped`` defaults to ``total``, the ionic
+    contribution is the difference), and the timing at the end."""
+    total = np.asarray(total, dtype=float)
+    clamped = total if clamped is None else np.asarray(clamped, dtype=float)
+    dashes = " " + "-" * 80 + "\n"
+
+    def block(title, matrix):
+        rows = "".join(f" {label}     " + "".join(f"{v:12.4f}" for v in row) + "\n"
+                       for label, row in zip(["XX", "YY", "ZZ", "XY", "YZ", "ZX"], matrix, strict=True))
+        return (f" {title} (kBar)\n Direction    XX          YY          ZZ          XY          YZ          ZX\n"
+                + dashes + rows + dashes + "\n")
+
+    return (_OUTCAR_HEAD + "\n" + block("ELASTIC MODULI", clamped) + block("SYMMETRIZED ELASTIC MODULI", clamped)
+            + block("ELASTIC MODULI CONTR FROM IONIC RELAXATION", total - clamped)
+            + block("TOTAL ELASTIC MODULI", total) + _OUTCAR_TAIL)
+
+
 SHEAR = [[1.0, 0.0, 0.0], [0.12, 1.0, 0.0], [-0.08, 0.10, 1.0]]
 STRAIN_8 = [[1.01, 0.0, 0.0], [0.004, 0.995, 0.0], [0.0, -0.003, 1.002]]
 

@@ -13,7 +13,7 @@ from ase.calculators.calculator import all_changes
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
-from conftest import md_settings
+from conftest import md_settings, outcar_text
 from ffdiff import Calculator
 from ffdiff.data.cubuk import read_cubuk, write_cubuk
 from ffdiff.data.dataset import Dataset
@@ -115,10 +115,16 @@ def test_json_parameter_file_with_infinity(tmp_path):
 
 
 def test_outcar_with_a_nan_modulus(tmp_path):
+    """A NaN in the TOTAL block of a whole OUTCAR (pymatgen then reads no table), or in the block alone."""
     rows = [[1532.141, 567.969, 567.969, 0, 0, 0], [567.969, 1532.141, 567.969, 0, 0, 0],
             [567.969, 567.969, 1532.141, 0, 0, 0], [0, 0, 0, math.nan, 0, 0], [0, 0, 0, 0, 748.3265, 0],
             [0, 0, 0, 0, 0, 748.3265]]
     path = tmp_path / "OUTCAR"
+    text = outcar_text(rows, np.nan_to_num(rows))
+    path.write_text(text)
+    line = [k for k, words in enumerate(text.splitlines(), start=1) if "nan" in words][-1]
+    with pytest.raises(ValueError, match=re.escape(f"{path}, line {line}: non-finite elastic moduli (nan)")):
+        read_elastic_moduli(path)
     path.write_text(" TOTAL ELASTIC MODULI (kBar)\n Direction    XX    YY    ZZ    XY    YZ    ZX\n ------\n"
                     + "".join(f" {name} " + " ".join(f"{x:.4f}" for x in row) + "\n"
                               for name, row in zip(["XX", "YY", "ZZ", "XY", "YZ", "ZX"], rows, strict=True)))

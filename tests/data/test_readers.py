@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from ase.io import read
+from conftest import outcar_text
 
 from ffdiff.data.outcar import read_elastic_moduli
 from ffdiff.data.phonopy import (
@@ -13,32 +14,48 @@ from ffdiff.data.phonopy import (
 from ffdiff.data.reference import reference_structures
 from ffdiff.data.vasp import read_vasprun
 
-OUTCAR_BLOCK = """
- TOTAL ELASTIC MODULI (kBar)
- Direction    XX          YY          ZZ          XY          YZ          ZX
- --------------------------------------------------------------------------------
- XX        1532.1410    567.9690    567.9690      0.0000      0.0000      1.0000
- YY         567.9690   1532.1410    567.9690      0.0000      0.0000      0.0000
- ZZ         567.9690    567.9690   1532.1410      0.0000      0.0000      0.0000
- XY           0.0000      0.0000      0.0000    748.3265      0.0000      0.0000
- YZ           0.0000      0.0000      0.0000      0.0000    748.3265      0.0000
- ZX           1.0000      0.0000      0.0000      0.0000      0.0000    748.3265
- --------------------------------------------------------------------------------
-"""
+DFT_KBAR = np.array([[1532.141, 567.969, 567.969, 0.0, 0.0, 1.0], [567.969, 1532.141, 567.969, 0.0, 0.0, -0.0],
+                     [567.969, 567.969, 1532.141, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 748.3265, 0.0, 0.0],
+                     [0.0, 0.0, 0.0, 0.0, 748.3265, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0, 748.3265]])
+CLAMPED_KBAR = DFT_KBAR + np.diag([0, 0, 0, 51.77, 51.77, 51.77])  # the ionic relaxation softens the shear
+VASP_ORDER = ["XX", "YY", "ZZ", "XY", "YZ", "ZX"]
+VOIGT = {"XX": 0, "YY": 1, "ZZ": 2, "YZ": 3, "ZX": 4, "XY": 5}  # xx yy zz yz xz xy
 
 
 def test_outcar_elastic_moduli(tmp_path):
+    """The TOTAL block of a whole OUTCAR, not the clamped-ion blocks before it, in GPa and Voigt order."""
     path = tmp_path / "OUTCAR"
-    path.write_text(" vasp.6.4.2\n ELASTIC MODULI (kBar)\n junk\n" + OUTCAR_BLOCK)
+    path.write_text(outcar_text(DFT_KBAR, CLAMPED_KBAR))
     c = read_elastic_moduli(path)
     assert [c[0, 0], c[0, 1], c[3, 3]] == pytest.approx([153.2141, 56.7969, 74.83265], abs=1e-12)
     assert c[0, 4] == pytest.approx(0.1) and c[4, 0] == pytest.approx(0.1)  # XX-ZX -> Voigt (xx, xz)
     assert np.count_nonzero(c) == 3 * 3 + 3 + 2
+    distinct = np.arange(36.0).reshape(6, 6) * 10.0 - 100.0  # every entry its own, some negative
+    path.write_text(outcar_text(distinct))
+    c = read_elastic_moduli(path)
+    for i, a in enumerate(VASP_ORDER):
+        for j, b in enumerate(VASP_ORDER):
+            assert c[VOIGT[a], VOIGT[b]] == distinct[i, j] / 10.0, (a, b)
+
+
+def test_outcar_elastic_moduli_refused(tmp_path):
+    path = tmp_path / "OUTCAR"
     path.write_text(" nothing here\n")
     with pytest.raises(ValueError, match="no 'TOTAL ELASTIC MODULI.*IBRION = 6"):
         read_elastic_moduli(path)
-    path.write_text(OUTCAR_BLOCK.split("\n YZ")[0])
+    whole = outcar_text(DFT_KBAR, CLAMPED_KBAR)
+    block = whole[whole.index(" TOTAL ELASTIC"):whole.index(" General timing")]
+    path.write_text(block)  # the block alone: pymatgen needs the OUTCAR around it
+    with pytest.raises(ValueError, match="not a VASP OUTCAR that pymatgen reads .*not the elastic block alone"):
+        read_elastic_moduli(path)
+    path.write_text(whole[:whole.rindex("\n YZ") + 1])  # a run killed while writing the last block
     with pytest.raises(ValueError, match="truncated \\(4 of 6 rows\\)"):
+        read_elastic_moduli(path)
+    path.write_text(whole.replace("    748.3265      0.0000\n ZX", "************      0.0000\n ZX"))
+    with pytest.raises(ValueError, match=r"OUTCAR, line 5\d: cannot read the elastic moduli from 'YZ .*\*{12}"):
+        read_elastic_moduli(path)
+    path.write_text(whole.rsplit(" ---", 1)[0])  # no closing dashes
+    with pytest.raises(ValueError, match="block does not end with VASP's line of dashes"):
         read_elastic_moduli(path)
 
 

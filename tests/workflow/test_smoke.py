@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import outcar_text
 from run_workflow import ROOT, local_reference, snakemake
 
 from ffdiff.study.jobs import CHECKPOINTS
@@ -111,9 +112,8 @@ def test_force_constants_file_and_outcar_sources(smoke_run, tmp_path):
     reference = load_phonopy(smoke_run / "resources/reference/phonopy_params.yaml")
     write_FORCE_CONSTANTS(reference.force_constants, filename=tmp_path / "FORCE_CONSTANTS")
     outcar = tmp_path / "OUTCAR"
-    rows = ["XX 1500 600 600 0 0 0", "YY 600 1500 600 0 0 0", "ZZ 600 600 1500 0 0 0",
-            "XY 0 0 0 700 0 0", "YZ 0 0 0 0 700 0", "ZX 0 0 0 0 0 700"]
-    outcar.write_text(" TOTAL ELASTIC MODULI (kBar)\n Direction XX YY ZZ XY YZ ZX\n ---\n " + "\n ".join(rows) + "\n")
+    cubic = np.diag([900.0, 900.0, 900.0, 700.0, 700.0, 700.0]) + np.pad(np.full((3, 3), 600.0), (0, 3))
+    outcar.write_text(outcar_text(cubic))  # kBar, a whole OUTCAR as pymatgen reads it
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
     config["reference"]["phonons"] = {"from": "force_constants", "file": str(tmp_path / "FORCE_CONSTANTS")}
     config["elastic"]["reference"] |= {"from": "outcar", "outcar": str(outcar)}

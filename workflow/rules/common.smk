@@ -1,6 +1,7 @@
 """Config validation, config providers, resource and path helpers shared by every stage."""
 
 import re
+from pathlib import Path
 
 from snakemake.utils import validate
 
@@ -201,6 +202,17 @@ wildcard_constraints:
     tested=one_of(GNN_TESTED),
     arm=one_of(GNN_ARMS),
     condition=one_of(GNN_CONDITIONS),
+
+
+def get_snapshot_files():
+    """``gnn.snapshots.files`` with each aselmdb folder replaced by its ``*.aselmdb`` shards, so that
+    Snakemake tracks (and its cache hashes) files; a folder without shards stays, for the reader to
+    refuse by name."""
+    files = []
+    for path in config["gnn"]["snapshots"]["files"]:
+        shards = sorted(Path(path).glob("*.aselmdb")) if Path(path).is_dir() else []
+        files += [str(shard) for shard in shards] or [path]
+    return files
 
 
 def gnn_condition_cfg(wildcards):

@@ -12,7 +12,7 @@ GNN = "resources/gnn"
 
 rule gnn_snapshots:
     input:
-        files=cfg("gnn", "snapshots", "files"),
+        files=get_snapshot_files(),
     output:
         dataset=f"{GNN}/snapshots.npz",
         metadata=f"{GNN}/snapshots.json",
