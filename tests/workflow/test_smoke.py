@@ -45,7 +45,7 @@ def test_fit_outputs(smoke_run):
     lammps = (smoke_run / "results/fits/elastic_paper/sw/Si.sw").read_text()
     assert "Si Si Si 1.9351" in lammps
     check = pd.read_csv(smoke_run / "results/tables/lammps_check.csv")
-    assert len(check) == 2 + 2 * 4  # originals and every fit
+    assert len(check) == 3 + 3 * 4  # originals and every fit
     for quantity in ("C11", "C12", "C44_0", "C44"):
         assert (check[f"{quantity}_ffdiff"] - check[f"{quantity}_lammps"]).abs().max() < 0.1
     phonons = json.loads((smoke_run / "results/fits/phonon/sw/phonons.json").read_text())
