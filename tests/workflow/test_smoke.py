@@ -21,6 +21,8 @@ def test_outputs_and_physics(smoke_run):
     # Equilibrium lattice constants of the originals, Å (reference cell: DFT's 5.4662 Å).
     assert sw["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43095, abs=1e-4)
     assert edip["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43050, abs=1e-4)
+    tersoff = json.loads((smoke_run / "results/potentials/tersoff/check.json").read_text())
+    assert tersoff["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43123, abs=1e-4)
     disp = sw["structures"]["displacement-001"]
     # DFT's restoring force on the displaced atom (0.01 Å along x) and SW's stiffer one.
     assert disp["dft"]["displaced_atom_force"][0] == pytest.approx(-0.12907297, abs=1e-8)
