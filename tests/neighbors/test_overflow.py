@@ -34,6 +34,7 @@ def _network(module, config):
 CASES = {
     "sw": lambda: _classical("sw"),
     "edip": lambda: _classical("edip"),
+    "tersoff": lambda: _classical("tersoff"),
     "mpgnn": lambda: _network(mpgnn, mpgnn.MPGNNConfig()),
     "graph_network": lambda: _network(graph_network, graph_network.EnergyGraphNetConfig()),
 }

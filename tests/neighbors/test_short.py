@@ -1,8 +1,9 @@
-"""SW from per-atom moments over a per-step short list equals the direct triplet sum, and EDIP over
-the short list's own triplets equals EDIP over the listed ones; a short list that overflows (edges,
+"""SW from per-atom moments over a per-step short list equals the direct triplet sum, and EDIP and
+Tersoff over the short list's own triplets equal themselves over the listed ones; a short list that overflows (edges,
 one atom's slots or triplets) is reported and makes the energy NaN."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,7 @@ import pytest
 from ffdiff import get_potential, neighbor_list
 from ffdiff.exceptions import NeighborListOverflowError
 from ffdiff.neighbors import grow_short, short_list, short_overflow
-from ffdiff.potentials import edip, stillinger_weber
+from ffdiff.potentials import stillinger_weber
 from ffdiff.properties.static import energy_forces_stress
 
 SW = get_potential("sw")
@@ -88,27 +89,33 @@ EDIP = get_potential("edip")
 EDIP_PARAMS = EDIP.params()
 
 
-@jax.jit
-def _edip_efs(position, box, nbrs):
-    return energy_forces_stress(edip.energy, EDIP_PARAMS, position, box, nbrs)
+@functools.partial(jax.jit, static_argnums=0)
+def _triplet_efs(name, position, box, nbrs):
+    potential = get_potential(name)
+    return energy_forces_stress(potential.energy, potential.params(), position, box, nbrs)
 
 
+_edip_efs = functools.partial(_triplet_efs, "edip")
+
+
+@pytest.mark.parametrize("potential", ["edip", "tersoff"])
 @pytest.mark.parametrize("name", ["diamond64", "rattled0.30", "liquid64", "amorphous64"])
-def test_edip_on_short_list_triplets_equals_listed_triplets(structures, name):
-    """With a 1 Å skin (16 listed neighbours per atom in diamond, 4 inside a = 3.12 Å) the short list
-    and its triplets give EDIP's energy, forces and stress of the full triplet list to 1e-10."""
+def test_short_list_triplets_equal_listed_triplets(structures, potential, name):
+    """With a 1 Å skin (16 listed neighbours per atom in diamond, 4 inside EDIP's a = 3.12 Å and
+    Tersoff's R + D = 3.2 Å) the short list and its triplets give the energy, forces and stress of the
+    full triplet list to 1e-10."""
     atoms = structures[name]
+    cutoff = get_potential(potential).cutoff(get_potential(potential).params())
     x, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
-    full = neighbor_list(atoms.positions, atoms.cell.array, EDIP.cutoff(EDIP_PARAMS), skin=1.0)
+    full = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=1.0)
     # slots for every listed edge: the liquid has too many inside for short=True to size a list
-    short = neighbor_list(atoms.positions, atoms.cell.array, EDIP.cutoff(EDIP_PARAMS), skin=1.0,
-                          short=full.capacity[0])
+    short = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=1.0, short=full.capacity[0])
     assert short.short_slots
-    ours, theirs = _edip_efs(x, box, short), _edip_efs(x, box, full)
+    ours, theirs = _triplet_efs(potential, x, box, short), _triplet_efs(potential, x, box, full)
     assert abs(float(ours[0]) - float(theirs[0])) / len(atoms) <= 1e-10
     np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-10)
     np.testing.assert_allclose(ours[2], theirs[2], rtol=0, atol=1e-10)
-    reduced, overflow = short_list(short, x, box, EDIP_PARAMS["a"])
+    reduced, overflow = short_list(short, x, box, cutoff)
     assert not bool(overflow) and reduced.three_body
 
 

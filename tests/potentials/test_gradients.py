@@ -26,7 +26,7 @@ def _richardson(fn, params, key, h):
     return (4 * central(h / 2) - central(h)) / 3
 
 
-@pytest.mark.parametrize("name", ["sw", "edip"])
+@pytest.mark.parametrize("name", ["sw", "edip", "tersoff"])
 @pytest.mark.parametrize("structure", ["rattled0.15", "liquid64"])
 def test_parameter_gradients(structures, name, structure):
     potential = get_potential(name)

@@ -8,7 +8,7 @@ from ffdiff import Calculator, get_potential
 from ffdiff.exceptions import ParameterFileError, UnknownParameterError
 from ffdiff.potentials import load_params, read_lammps, save_params, write_lammps
 
-SHIPPED = {"sw": "Si.sw", "edip": "Si.edip"}
+SHIPPED = {"sw": "Si.sw", "edip": "Si.edip", "tersoff": "Si.tersoff"}
 
 
 def _lammps_potentials() -> Path:
@@ -16,7 +16,7 @@ def _lammps_potentials() -> Path:
     return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
 
 
-@pytest.mark.parametrize("name", ["sw", "edip"])
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_reads_lammps_distribution_files(name):
     style, params = read_lammps(_lammps_potentials() / SHIPPED[name])
     defaults = get_potential(name).default_params
@@ -26,7 +26,7 @@ def test_reads_lammps_distribution_files(name):
         assert value == pytest.approx(defaults[key], rel=2e-5), key
 
 
-@pytest.mark.parametrize("name", ["sw", "edip"])
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_round_trip_is_exact(tmp_path, name):
     # Values with many digits, so any formatting loss would show.
     params = {k: v * (1 + 1e-13 * (i + 1)) + 1e-17 for i, (k, v) in
@@ -49,6 +49,26 @@ def test_multi_line_entries_and_other_elements(tmp_path):
     assert read_lammps(path, element="Ge")[1]["B"] == 8.0
     with pytest.raises(ParameterFileError, match="no 'C C C' entry"):
         read_lammps(path, element="C")
+
+
+def test_multi_element_tersoff_file_gives_its_silicon_entry():
+    """LAMMPS's SiC.tersoff holds C, Si and six mixed triples: the ``Si Si Si`` entry is the one read."""
+    style, params = read_lammps(_lammps_potentials() / "SiC.tersoff")
+    assert style == "tersoff" and set(params) == set(get_potential("tersoff").default_params)
+    assert (params["n"], params["beta"], params["lambda3"], params["R"], params["A"]) == (
+        0.78734, 1.1e-6, 0.0, 2.85, 1830.8)
+    assert read_lammps(_lammps_potentials() / "SiC.tersoff", element="C")[1]["A"] == 1393.6
+
+
+def test_tersoff_file_without_the_silicon_entry_or_with_mixed_elements_is_refused(tmp_path):
+    path = tmp_path / "carbon.tersoff"
+    numbers = "3.0 1.0 0.0 38049 4.3484 -.57058 .72751 1.5724e-7 2.2119 346.7 1.95 0.15 3.4879 1393.6"
+    path.write_text(f"C C C {numbers}\nSi Si C {numbers}\n")
+    with pytest.raises(ParameterFileError, match=r"carbon.tersoff: no 'Si Si Si' entry.*not supported yet"):
+        read_lammps(path)
+    for element in (("Si", "C"), "Si C"):
+        with pytest.raises(ParameterFileError, match=r"carbon.tersoff: .*one element.*not supported yet"):
+            read_lammps(path, element=element)
 
 
 def test_bad_files_name_the_file(tmp_path):

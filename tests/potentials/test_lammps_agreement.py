@@ -1,4 +1,4 @@
-"""Energies, forces and stress equal LAMMPS (`sw`, `edip/multi`) with the same parameter values."""
+"""Energies, forces and stress equal LAMMPS (`sw`, `edip/multi`, `tersoff`) with the same parameter values."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def _ours(atoms, potential):
     }
 
 
-@pytest.mark.parametrize("potential", ["sw", "edip"])
+@pytest.mark.parametrize("potential", ["sw", "edip", "tersoff"])
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_lammps(structures, potential, name):
     atoms = structures[name]
@@ -40,7 +40,7 @@ def test_snapshots_are_disordered(structures):
         assert e > -4.2, f"{name} looks crystalline: {e:.3f} eV/atom (diamond -4.337)"
 
 
-@pytest.mark.parametrize("potential", ["sw", "edip"])
+@pytest.mark.parametrize("potential", ["sw", "edip", "tersoff"])
 def test_matches_lammps_10k_atoms(potential):
     """A 10 648-atom rattled crystal: the neighbour list scales to the sizes MD needs."""
     from conftest import diamond, rattled
@@ -53,7 +53,7 @@ def test_matches_lammps_10k_atoms(potential):
     np.testing.assert_allclose(ours["stress"], ref["stress"], rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize(("potential", "a"), [("sw", 5.431), ("edip", 5.430)])
+@pytest.mark.parametrize(("potential", "a"), [("sw", 5.431), ("edip", 5.430), ("tersoff", 5.431)])
 def test_elastic_constants_match_lammps(potential, a):
     """ffdiff's AD elastic tensor against finite differences of LAMMPS energies (LAMMPS relaxing the
     atoms for the relaxed C44)."""

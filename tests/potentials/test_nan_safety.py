@@ -17,7 +17,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", ["sw", "edip"])
+@pytest.mark.parametrize("name", ["sw", "edip", "tersoff"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_finite_values_and_gradients(name, case):
     position, box, pbc = CASES[case]

@@ -24,7 +24,7 @@ def test_shipped_configs_validate(name):
         (lambda c: c["reference"].update(source="cloud"), "is not one of", ["reference", "source"]),
         (lambda c: c["potentials"]["sw"]["params"].update(lam="big"), "is not of type 'number'",
          ["potentials", "sw", "params", "lam"]),
-        (lambda c: c["potentials"].update(tersoff={}), "Additional properties", ["potentials"]),
+        (lambda c: c["potentials"].update(meam={}), "Additional properties", ["potentials"]),
         (lambda c: c["fits"].update(weigths=c["fits"].pop("weights")), r"\('weigths' was unexpected\)", ["fits"]),
         (lambda c: c["gnn"]["trajectories"]["conditions"]["1000K"].update(temperature_K=-300),
          "-300 is less than or equal to the minimum of 0", ["gnn", "trajectories", "conditions", "1000K", "temperature_K"]),

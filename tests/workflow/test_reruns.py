@@ -20,7 +20,7 @@ def test_fit_weight_reruns_that_fit_and_its_dependants(smoke_run, tmp_path):
 
     plan = planned_jobs(smoke_run, edited_config(tmp_path / "weights.yaml", edit))
     # the multi-objective fit of each potential, its landscape, phonons and figure, then the tables and page
-    assert plan == {"fit": 2, "landscape": 2, "phonon_properties": 2, "plot_fit": 2, "fit_table": 1,
+    assert plan == {"fit": 3, "landscape": 3, "phonon_properties": 3, "plot_fit": 3, "fit_table": 1,
                     "fit_summary": 1, "lammps_check": 1, "results_page": 1, "all": 1}
 
 
@@ -47,7 +47,7 @@ def test_new_ffdiff_version_reruns_every_computation_but_no_download(smoke_run, 
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "99.'))
     plan = planned_jobs(smoke_run, CONFIG, "--rerun-triggers", "params", snakefile=checkout / "Snakefile")
     assert "download_phonopy_sdist" not in plan and "extract_phonopy_example" not in plan
-    assert plan["fit"] == 8 and plan["check_potential"] == 2 and plan["gnn_pretrain"] == 1
+    assert plan["fit"] == 12 and plan["check_potential"] == 3 and plan["gnn_pretrain"] == 1
     assert plan["gnn_snapshots"] == 1 and plan["gnn_md_test"] == 12
 
 

@@ -22,6 +22,8 @@ def test_outputs_and_physics(smoke_run):
     # Equilibrium lattice constants of the originals, Å (reference cell: DFT's 5.4662 Å).
     assert sw["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43095, abs=1e-4)
     assert edip["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43050, abs=1e-4)
+    tersoff = json.loads((smoke_run / "results/potentials/tersoff/check.json").read_text())
+    assert tersoff["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43123, abs=1e-4)
     disp = sw["structures"]["displacement-001"]
     # DFT's restoring force on the displaced atom (0.01 Å along x) and SW's stiffer one.
     assert disp["dft"]["displaced_atom_force"][0] == pytest.approx(-0.12907297, abs=1e-8)
@@ -46,7 +48,7 @@ def test_fit_outputs(smoke_run):
     lammps = (smoke_run / "results/fits/elastic_paper/sw/Si.sw").read_text()
     assert "Si Si Si 1.9351" in lammps
     check = pd.read_csv(smoke_run / "results/tables/lammps_check.csv")
-    assert len(check) == 2 + 2 * 4  # originals and every fit
+    assert len(check) == 3 + 3 * 4  # originals and every fit
     for quantity in ("C11", "C12", "C44_0", "C44"):
         assert (check[f"{quantity}_ffdiff"] - check[f"{quantity}_lammps"]).abs().max() < 0.1
     phonons = json.loads((smoke_run / "results/fits/phonon/sw/phonons.json").read_text())

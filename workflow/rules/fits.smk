@@ -1,4 +1,4 @@
-"""Fits stage: SW and EDIP fitted to DFT elastic constants, force constants, and both."""
+"""Fits stage: SW, EDIP and Tersoff fitted to DFT elastic constants, force constants, and both."""
 
 
 rule elastic_reference:

@@ -21,7 +21,7 @@ from ffdiff.units import EV_PER_A3_TO_GPA
 # LAMMPS's metal-unit pressure factor (update.cpp, nktv2p), bar per eV/Å³: undo it exactly.
 LAMMPS_BAR_PER_EV_A3 = 1.6021765e6
 
-PAIR_STYLE = {"sw": "sw", "edip": "edip/multi"}  # plain `edip` tabulates and spoils 2nd derivatives
+PAIR_STYLE = {"sw": "sw", "edip": "edip/multi", "tersoff": "tersoff"}  # plain `edip` tabulates and spoils 2nd derivatives
 
 
 def _load_lammps():

@@ -1,6 +1,6 @@
 """Interatomic potentials as pure JAX energy functions of an explicit parameter pytree."""
 
-from ffdiff.potentials import edip, stillinger_weber
+from ffdiff.potentials import edip, stillinger_weber, tersoff
 from ffdiff.potentials.io import load_params, read_lammps, save_params, starting_params, write_lammps
 from ffdiff.potentials.registry import POTENTIALS, Potential, get_potential
 
@@ -14,5 +14,6 @@ __all__ = [
     "save_params",
     "starting_params",
     "stillinger_weber",
+    "tersoff",
     "write_lammps",
 ]

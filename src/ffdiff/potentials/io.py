@@ -1,7 +1,8 @@
-"""Parameter files: LAMMPS ``Si.sw`` / ``Si.edip`` and ffdiff's JSON.
+"""Parameter files: LAMMPS ``Si.sw`` / ``Si.edip`` / ``Si.tersoff`` and ffdiff's JSON.
 
 LAMMPS files hold entries of whitespace-separated words (element1 element2 element3, then the
-numbers) that may span lines; ``#`` starts a comment. Floats are written with ``repr`` so a
+numbers) that may span lines; ``#`` starts a comment. ffdiff potentials describe one element: of a
+multi-element file (``SiC.tersoff``) only the ``X X X`` entry of that element is read. Floats are written with ``repr`` so a
 write/read round trip returns the identical values.
 """
 
@@ -20,8 +21,10 @@ LAMMPS_COLUMNS: dict[str, tuple[str, ...]] = {
     "sw": ("epsilon", "sigma", "a", "lam", "gamma", "cos_theta0", "A", "B", "p", "q", "tol"),
     "edip": ("A", "B", "a", "c", "alpha", "beta", "eta", "gamma", "lam", "mu", "rho", "sigma",
              "Q0", "u1", "u2", "u3", "u4"),
+    "tersoff": ("m", "gamma", "lambda3", "c", "d", "costheta0", "n", "beta", "lambda2", "B", "R", "D",
+                "lambda1", "A"),
 }
-_SUFFIX_STYLE = {".sw": "sw", ".edip": "edip"}
+_SUFFIX_STYLE = {".sw": "sw", ".edip": "edip", ".tersoff": "tersoff"}
 JSON_FORMAT = "ffdiff-params/1"
 
 
@@ -50,7 +53,8 @@ def _guess_style(path: Path, words: list[str]) -> str:
     fits = [s for s, cols in LAMMPS_COLUMNS.items() if words and len(words) % (3 + len(cols)) == 0]
     if len(fits) != 1:
         raise ParameterFileError(
-            f"{path}: cannot tell sw from edip by its name or its {len(words)} words; pass style="
+            f"{path}: cannot tell its format ({', '.join(sorted(LAMMPS_COLUMNS))}) by its name or its "
+            f"{len(words)} words; pass style="
         )
     return fits[0]
 
@@ -59,18 +63,23 @@ def read_lammps(path, style: str | None = None, element: str = "Si") -> tuple[st
     """Read the single-element entry ``element element element`` of a LAMMPS parameter file.
 
     Args:
-        path: the file (``.sw`` or ``.edip``, or give ``style``).
-        style: ``"sw"`` or ``"edip"``; guessed from the suffix or the entry width if None.
-        element: element whose ``X X X`` entry is read.
+        path: the file (``.sw``, ``.edip`` or ``.tersoff``, or give ``style``).
+        style: ``"sw"``, ``"edip"`` or ``"tersoff"``; guessed from the suffix or the entry width if None.
+        element: the one chemical symbol whose ``X X X`` entry is read; the file's entries for other
+            elements and mixed triples (``Si Si C``) are ignored.
 
     Returns:
         (potential name, parameters); the SW tolerance column ``tol`` is dropped.
 
     Raises:
-        ParameterFileError: an unreadable file, no such entry, or a value that is not a finite number (the
-            message names the file and the line).
+        ParameterFileError: an unreadable file, no such entry, more than one element asked for (mixed
+            triples are not supported yet), or a value that is not a finite number (the message names
+            the file and the line).
     """
     path = Path(path)
+    if not isinstance(element, str) or len(element.split()) != 1:
+        raise ParameterFileError(f"{path}: ffdiff reads one element's 'X X X' entry, got element={element!r}; "
+                                 "entries mixing elements are not supported yet")
     words, lines = _words(path)
     style = style or _guess_style(path, words)
     if style not in LAMMPS_COLUMNS:
@@ -89,7 +98,8 @@ def read_lammps(path, style: str | None = None, element: str = "Si") -> tuple[st
                                error=ParameterFileError)
             params.pop("tol", None)
             return style, params
-    raise ParameterFileError(f"{path}: no '{element} {element} {element}' entry")
+    raise ParameterFileError(f"{path}: no '{element} {element} {element}' entry (ffdiff reads that entry only; "
+                             "entries mixing elements are not supported yet)")
 
 
 def write_lammps(path, name: str, params: Mapping[str, float], element: str = "Si") -> None:

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import jax.numpy as jnp
 
 from ffdiff.exceptions import UnknownParameterError
-from ffdiff.potentials import edip, stillinger_weber
+from ffdiff.potentials import edip, stillinger_weber, tersoff
 from ffdiff.typing import CutoffFn, EnergyFn, Params
 
 
@@ -25,8 +25,8 @@ class Potential:
         cutoff: interaction range in Å as a function of the parameters.
         three_body: a three-body energy, whose lists get a short list (the edges inside the cutoff,
             selected at every call) so the skin costs little.
-        triplets: whether the energy reads the list's triplets (EDIP does; SW sums its three-body
-            term from per-atom moments and needs none, so its lists skip building them).
+        triplets: whether the energy reads the list's triplets (EDIP and Tersoff do; SW sums its
+            three-body term from per-atom moments and needs none, so its lists skip building them).
         lammps_style: ``pair_style`` whose parameter file format this potential reads and writes.
         cutoff_params: parameters the interaction range depends on (a fit of any of them needs
             neighbour lists with a skin).
@@ -123,6 +123,8 @@ POTENTIALS: Mapping[str, Potential] = MappingProxyType({
                     cutoff_params=frozenset({"a", "sigma"})),
     "edip": Potential("edip", edip.energy, MappingProxyType(edip.DEFAULT_PARAMS), edip.cutoff,
                       lammps_style="edip", cutoff_params=frozenset({"a"})),
+    "tersoff": Potential("tersoff", tersoff.energy, MappingProxyType(tersoff.DEFAULT_PARAMS), tersoff.cutoff,
+                         lammps_style="tersoff", cutoff_params=frozenset({"R", "D"})),
 })
 
 
@@ -132,7 +134,7 @@ NETWORKS = ("energy_graph_net", "mpgnn")
 
 
 def get_potential(name: str | Potential, **settings) -> Potential:
-    """Look a potential up by name (``"sw"``, ``"edip"``); a :class:`Potential` passes through.
+    """Look a potential up by name (``"sw"``, ``"edip"``, ``"tersoff"``); a :class:`Potential` passes through.
 
     ``"mpgnn"`` and ``"energy_graph_net"`` give a :class:`NetworkPotential` with ``settings`` as its
     network settings (e.g. ``cutoff=3.5``; the defaults otherwise). A trained model's file gives its
