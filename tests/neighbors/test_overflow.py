@@ -35,8 +35,10 @@ CASES = {
     "sw": lambda: _classical("sw"),
     "edip": lambda: _classical("edip"),
     "tersoff": lambda: _classical("tersoff"),
-    "mpgnn": lambda: _network(mpgnn, mpgnn.MPGNNConfig()),
-    "graph_network": lambda: _network(graph_network, graph_network.EnergyGraphNetConfig()),
+    # small networks: the guard does not depend on the width, the compile time does
+    "mpgnn": lambda: _network(mpgnn, mpgnn.MPGNNConfig(n_basis=4, features=8, n_steps=1, hidden=8)),
+    "graph_network": lambda: _network(graph_network, graph_network.EnergyGraphNetConfig(n_recurrences=1,
+                                                                                       mlp_sizes=(8,))),
 }
 
 

@@ -16,10 +16,10 @@
 #        .ci/run runs it after pytest.
 # Needs: root (daemons, /etc/munge) and apt (installs Debian's slurm-wlm and munge if absent);
 #        network for the workflow's phonopy download, as for any smoke run.
-# Takes: about 20 minutes on two cores (measured 2026-12-06, other jobs sharing the CPU): ~13 for the
-#        smoke config's 67 SLURM jobs, each paying ~8 s of Snakemake start-up inside the job, one or
-#        two at a time; 6-7 for the three 200-epoch gnn_pretrain jobs of section 8, mostly waiting for
-#        the plugin's status checks, whose interval grows while a job runs.
+# Takes: about 12 minutes on two cores (measured 2026-12-07, alone on the machine): ~9 for the smoke
+#        config's 83 SLURM jobs, each paying ~8 s of Snakemake start-up inside the job, one or two at a
+#        time; ~2.5 for the 200-epoch gnn_pretrain jobs of section 8, mostly waiting for the plugin's
+#        status checks, whose interval grows while a job runs.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
