@@ -7,7 +7,8 @@ Wildcards: model.
 """
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import error_rows, load_model, split_frames
+from ffdiff.fitting.gnn import error_rows, split_frames
+from ffdiff.potentials.models import load_model
 from ffdiff.study.jobs import start_job, write_json
 
 

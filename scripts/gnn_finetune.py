@@ -8,7 +8,8 @@ Outputs: model (.npz), history (JSON).
 from pathlib import Path
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import fit_energies_forces, load_model, save_model, split_frames
+from ffdiff.fitting.gnn import fit_energies_forces, split_frames
+from ffdiff.potentials.models import load_model, save_model
 from ffdiff.fitting.training import train_settings
 from ffdiff.study.jobs import job_checkpoints, start_job, write_json
 

@@ -9,7 +9,8 @@ Wildcards: tested, condition.
 """
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import RDFSettings, load_model, reference_rdf
+from ffdiff.fitting.gnn import RDFSettings, reference_rdf
+from ffdiff.potentials.models import load_model
 from ffdiff.fitting.stability import md_runs
 from ffdiff.md import MDSettings
 from ffdiff.statistics import summarise

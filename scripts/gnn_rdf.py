@@ -11,14 +11,8 @@ record_every, replicas, ensemble}), grid (rdf_grid), temperature_K, md (gnn.md),
 from pathlib import Path
 
 from ffdiff.data.dataset import Dataset
-from ffdiff.fitting.gnn import (
-    RDFSettings,
-    fit_rdf,
-    load_model,
-    reference_rdf,
-    save_model,
-    split_frames,
-)
+from ffdiff.fitting.gnn import RDFSettings, fit_rdf, reference_rdf, split_frames
+from ffdiff.potentials.models import load_model, save_model
 from ffdiff.fitting.training import train_settings
 from ffdiff.md import MDSettings
 from ffdiff.study.jobs import job_checkpoints, start_job, write_json

@@ -258,7 +258,7 @@ EGN_SMALL = {"cutoff": 3.77, "n_recurrences": 1, "mlp_sizes": [16, 16]}
 def test_models_round_trip_through_their_file(config, frames, tmp_path):
     """save_model records the kind and its settings; load_model rebuilds the same potential, with
     bit-identical weights and the same energy."""
-    from ffdiff.fitting.gnn import load_model, save_model
+    from ffdiff.potentials.models import load_model, save_model
     from ffdiff.fitting.frames import predict
 
     model, params = new_model(config, seed=1, energy_per_atom=-4.6)
@@ -292,7 +292,7 @@ def test_legacy_mpgnn_file_loads(tmp_path):
     import dataclasses
 
     from ffdiff.runtime.checkpoint import save_pytree
-    from ffdiff.fitting.gnn import load_model
+    from ffdiff.potentials.models import load_model
 
     model, params = new_model(SMALL, seed=0, energy_per_atom=-4.6)
     save_pytree(tmp_path / "old.npz", params, {"mpgnn": dataclasses.asdict(model.config)})

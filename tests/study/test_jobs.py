@@ -34,7 +34,7 @@ def test_package_namespaces_import_only_what_is_used():
     import sys
 
     code = ("import sys, ffdiff; assert 'jax' not in sys.modules; "
-            "from ffdiff.data import Dataset; from ffdiff.fitting.gnn import load_model; "
+            "from ffdiff.data import Dataset; from ffdiff.potentials.models import load_model; "
             "print(sorted(m for m in ('phonopy', 'ase.io', 'scipy.optimize') if m in sys.modules)); "
             "import ffdiff.data, ffdiff.fitting, ffdiff.md, ffdiff.properties; "
             "[getattr(m, n) for m in (ffdiff, ffdiff.data, ffdiff.fitting, ffdiff.md, ffdiff.properties) for n in m.__all__]")

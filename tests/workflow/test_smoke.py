@@ -200,7 +200,7 @@ def test_gnn_chain_outputs(smoke_run):
     the RDF arm's share of the loss in the training table."""
     import pandas as pd
 
-    from ffdiff.fitting.gnn import load_model
+    from ffdiff.potentials.models import load_model
     from ffdiff.study.report import GNN_COLUMNS, STABILITY_COLUMNS
 
     table = pd.read_csv(smoke_run / "results/tables/gnn_metrics.csv")

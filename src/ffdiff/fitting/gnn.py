@@ -19,7 +19,7 @@ import numpy as np
 from ffdiff.fitting.frames import Frames, energy_force_loss, errors, stack_frames
 from ffdiff.fitting.training import TrainSettings, mean_loss, train
 from ffdiff.neighbors import all_pairs
-from ffdiff.potentials.models import MODEL_KINDS, load_model, save_model  # noqa: F401 (the chain's model files)
+from ffdiff.potentials.models import MODEL_KINDS
 from ffdiff.potentials.registry import NetworkPotential, Potential
 from ffdiff.md import MDSettings, init_state, simulate
 from ffdiff.properties.rdf import rdf_mse, smooth_rdf

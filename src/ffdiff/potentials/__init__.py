@@ -2,7 +2,8 @@
 
 from ffdiff.potentials import edip, stillinger_weber, tersoff
 from ffdiff.potentials.io import load_params, read_lammps, save_params, starting_params, write_lammps
-from ffdiff.potentials.registry import POTENTIALS, Potential, get_potential
+from ffdiff.potentials.lookup import get_potential
+from ffdiff.potentials.registry import POTENTIALS, Potential
 
 __all__ = [
     "POTENTIALS",

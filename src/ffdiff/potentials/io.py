@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ffdiff.finite import require_finite
 from ffdiff.exceptions import ParameterFileError
-from ffdiff.potentials.registry import POTENTIALS, get_potential
+from ffdiff.potentials.lookup import get_potential
+from ffdiff.potentials.registry import POTENTIALS
 
 # Column order of each LAMMPS format after the three element names.
 LAMMPS_COLUMNS: dict[str, tuple[str, ...]] = {

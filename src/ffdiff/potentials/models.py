@@ -23,6 +23,12 @@ MODEL_KINDS: Mapping[str, tuple] = MappingProxyType({
 })
 
 
+def network(kind: str, **settings) -> Potential:
+    """The untrained network of ``kind`` (a key of :data:`MODEL_KINDS`) with ``settings``."""
+    config_class, _, make = MODEL_KINDS[kind]
+    return make(config_class(**settings))
+
+
 def save_model(path, model: Potential, params: Params, **metadata) -> None:
     """Weights in ``.npz`` with the kind (``"kind"``) and its settings (under the kind's name) in the metadata."""
     save_pytree(path, params, {"kind": model.name, model.name: dataclasses.asdict(model.config), **metadata})
@@ -36,8 +42,8 @@ def load_model(path) -> tuple[Potential, Params, dict]:
     if kind not in MODEL_KINDS or stored.get(kind) is None:
         raise ValueError(f"{path}: no GNN settings in the file; expected a kind of {sorted(MODEL_KINDS)} and "
                          f"its settings, got kind {kind!r} and keys {sorted(stored)}")
-    config_class, init, make = MODEL_KINDS[kind]
-    model = make(config_class(**stored[kind]))
+    model = network(kind, **stored[kind])
+    init = MODEL_KINDS[kind][1]
     like = jax.eval_shape(lambda key: init(key, model.config), jax.random.key(0))  # shapes only
     params, metadata = load_pytree(path, like)
     return model, params, metadata

@@ -127,34 +127,3 @@ POTENTIALS: Mapping[str, Potential] = MappingProxyType({
                          lammps_style="tersoff", cutoff_params=frozenset({"R", "D"})),
 })
 
-
-#: The networks :func:`get_potential` builds by name (the kinds of :mod:`ffdiff.potentials.models`). Their
-#: weights are trained, not published: ``potential.params()`` draws random ones, a model file holds trained ones.
-NETWORKS = ("energy_graph_net", "mpgnn")
-
-
-def get_potential(name: str | Potential, **settings) -> Potential:
-    """Look a potential up by name (``"sw"``, ``"edip"``, ``"tersoff"``); a :class:`Potential` passes through.
-
-    ``"mpgnn"`` and ``"energy_graph_net"`` give a :class:`NetworkPotential` with ``settings`` as its
-    network settings (e.g. ``cutoff=3.5``; the defaults otherwise). A trained model's file gives its
-    network and weights through :func:`ffdiff.potentials.models.load_model` or
-    :meth:`ffdiff.Calculator.from_file`.
-
-    Examples:
-        >>> get_potential("mpgnn", cutoff=3.5, n_steps=2).config.n_steps
-        2
-    """
-    if isinstance(name, Potential):
-        return name
-    if name in NETWORKS:
-        import importlib
-
-        config_class, _, make = importlib.import_module("ffdiff.potentials.models").MODEL_KINDS[name]  # imports this
-        return make(config_class(**settings))
-    if settings:
-        raise TypeError(f"{name} takes no settings; got {sorted(settings)}")
-    try:
-        return POTENTIALS[name]
-    except KeyError:
-        raise ValueError(f"unknown potential {name!r}; expected one of {sorted([*POTENTIALS, *NETWORKS])}") from None
