@@ -79,3 +79,13 @@ def nsga2_front(parts: Mapping[str, Objective], space: ParameterSpace, norm: Nor
     return {"lower": lower.tolist(), "upper": upper.tolist(), "pop_size": pop_size, "n_gen": n_gen, "seed": seed,
             "front": np.atleast_2d(result.F).tolist(), "x": np.atleast_2d(result.X).tolist(), "history": history,
             "n_nonfinite": nonfinite[0]}
+
+
+def nsga2_potential(front: dict, reference, *, lattice_constant: float, overrides=None, **settings) -> dict:
+    """:func:`nsga2_front` for the potential and normalisation of a
+    :func:`ffdiff.fitting.pareto.pareto_potential` result ``front`` (``settings``: its keywords)."""
+    from ffdiff.fitting.pareto import pareto_setup
+
+    parts, space, _ = pareto_setup(front["potential"], reference, lattice_constant=lattice_constant,
+                                   fitted=front["fitted"], overrides=overrides)
+    return nsga2_front(parts, space, Normalisation(front["utopia"], front["nadir"]), **settings)

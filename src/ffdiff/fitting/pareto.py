@@ -191,6 +191,7 @@ def _point(evaluate: Evaluator, norm: Normalisation, space: ParameterSpace, run:
     ray through the point (equal to ``t`` at the optimum, module docstring), the paper's point too."""
     losses = evaluate(run["x"])[0]
     weights = np.array([np.cos(t), np.sin(t)])
+    weights[np.abs(weights) < 1e-15] = 0.0  # cos(π/2) = 6e-17: the end points' weights are 0
     w_elastic, w_fc = norm.raw_weights(weights)
     if scalarization == "chebyshev":
         f = norm(losses) + DELTA
