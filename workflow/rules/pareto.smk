@@ -33,7 +33,9 @@ rule pareto:
 
 rule pareto_table:
     input:
-        fronts=expand("results/fits/pareto/{potential}/pareto.json", potential=POTENTIALS),
+        fronts=expand(
+            "results/fits/pareto/{potential}/pareto.json", potential=POTENTIALS
+        ),
     output:
         csv=report(
             "results/tables/pareto.csv",
