@@ -184,8 +184,14 @@ def pareto_table(rows: list[dict]) -> str:
     for r in rows:
         for m in r["methods"]:
             evals, secs = m["n_eval"], m["seconds"]
-            span = (lambda v, f: "not reached" if not v else (f.format(min(v)) if min(v) == max(v)
-                    else f"{f.format(min(v))}–{f.format(max(v))}"))
-            lines.append(f"| {r['potential']} | {m['method']} | {span(evals, '{:.0f}')} | {span(secs, '{:.2f}')} | "
+            lines.append(f"| {r['potential']} | {m['method']} | {_span(evals, '{:.0f}')} | {_span(secs, '{:.2f}')} | "
                          f"{min(m['hypervolume']):.4f}–{max(m['hypervolume']):.4f} | {len(evals)}/{m['runs']} |")
     return "\n".join(lines)
+
+
+def _span(values: list, fmt: str) -> str:
+    """min–max of ``values`` (one number if they agree), or "not reached" if there are none."""
+    if not values:
+        return "not reached"
+    low, high = fmt.format(min(values)), fmt.format(max(values))
+    return low if low == high else f"{low}–{high}"
