@@ -3,7 +3,8 @@ with list rebuilds through the workflow's driver against LAMMPS (driver.py), the
 accuracy of the MPGNN against jax-md's EnergyGraphNet (gnn.py, about fifteen minutes), the GNN chain with and
 without angular terms (gnn_ablation.py, needs the study's teacher data, skipped by --quick; about twelve
 minutes on two cores), the classical fits cold
-and warm (fits.py, needs the workflow's reference stage), the time per workflow stage of the run in
+and warm (fits.py, needs the workflow's reference stage), Pareto fronts by gradients against NSGA-II
+(pareto.py, same inputs, about a minute), the time per workflow stage of the run in
 this directory (stages.py, needs a finished run) and the smoke config end to end, cold and warm
 (smoke.py, about seven minutes). Each prints its tables and writes results/benchmarks/<name>.json.
 Then report.py renders every table, and the sentences quoting them, as one page
@@ -30,6 +31,7 @@ def main() -> None:
             ("gnn", ["--quick"] if args.quick else [], True),
             ("gnn_ablation", [], not args.quick and Path("resources/gnn").is_dir()),
             ("fits", [], Path("resources/reference/elastic.json").exists()),
+            ("pareto", [], Path("resources/reference/elastic.json").exists()),
             ("stages", [], Path("logs").is_dir()),
             ("smoke", [], True)]
     for name, extra, ready in runs:

@@ -23,6 +23,7 @@ from benchmarks.tables import (  # noqa: E402
     gnn_budget_table,
     gnn_md_table,
     gnn_step_table,
+    pareto_table,
     grad_table,
     md_table,
     smoke_table,
@@ -76,6 +77,12 @@ def block(directory: Path) -> str:
                   f"(`benchmarks/fits.py`{_dated(doc)}; 3 optimizers × 4 starts):", "", fits_table(doc["fits"]), "",
                   "All starts of a fit in one `vmap` against one call per start (loss and gradient):", "",
                   vmap_table(doc["vmap_starts"])]
+    if (path := directory / "pareto.json").exists():
+        doc = json.loads(path.read_text())
+        parts += ["", "Pareto fronts of the elastic and force-constant losses, gradient continuation against NSGA-II "
+                  f"(`benchmarks/pareto.py`{_dated(doc)}; hypervolume of the utopia/nadir-normalised losses against "
+                  "(1.1, 1.1); target 99 % of the gradient front's; an evaluation is both losses at one parameter "
+                  "vector, its gradient included):", "", pareto_table(doc["pareto"])]
     if (path := directory / "stages.json").exists():
         parts += ["", "Job time per workflow stage (`benchmarks/stages.py`):", "",
                   stages_table(json.loads(path.read_text()))]

@@ -144,6 +144,18 @@ def get_fit_figures():
     return figures
 
 
+def get_pareto_outputs():
+    """The Pareto fronts' table and figures (every potential)."""
+    return [
+        "results/tables/pareto.csv",
+        *expand(
+            "results/figures/pareto_{potential}.{ext}",
+            potential=POTENTIALS,
+            ext=["png", "pdf"],
+        ),
+    ]
+
+
 def get_paper_source_shown():
     """The paper source's base URL for messages: credentials redacted, braces kept from formatting."""
     shown = redact_url(config["reference"]["paper"]["base_url"])
@@ -269,6 +281,7 @@ def get_final_output():
         "results/tables/lammps_check.csv",
         *get_fit_tables(),
         *get_fit_figures(),
+        *get_pareto_outputs(),
     ]
 
 

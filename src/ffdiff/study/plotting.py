@@ -206,3 +206,22 @@ def gnn_losses(runs: dict[str, dict]):
         top.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     fig.tight_layout()
     return fig
+
+
+def pareto_front(front: dict):
+    """Force-constant against elastic loss along the front (line with markers), the paper's (1, 1)
+    point marked, and the NSGA-II front of ``front["nsga2"]`` if there is one."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.6))
+    points = front["points"]
+    ax.plot([p["elastic_loss"] for p in points], [p["fc_loss"] for p in points], "o-", ms=4, color="C0",
+            label=f"gradient ({front['scalarization']}, {len(points)} points)")
+    paper = points[front["paper"]]
+    ax.plot(paper["elastic_loss"], paper["fc_loss"], "*", ms=13, color="C3", label="weights (1, 1)")
+    if front.get("nsga2"):
+        f = np.array(sorted(front["nsga2"]["front"]))
+        ax.plot(f[:, 0], f[:, 1], "s", ms=3, mfc="none", color="C2",
+                label=f"NSGA-II (seed {front['nsga2']['seed']}, {front['nsga2']['history'][-1]['n_eval']} evaluations)")
+    ax.set(xlabel="elastic loss ‖C − C_DFT‖ [GPa]", ylabel="force-constant loss ‖Φ − Φ_DFT‖ [eV/Å²]",
+           title=f"{front['potential'].upper()}: elastic against force-constant fit")
+    ax.legend(frameon=False, fontsize=7)
+    return fig

@@ -238,3 +238,15 @@ def stability_page(table: pd.DataFrame, comparison: pd.DataFrame, scales: dict[s
                              for r in rows.itertuples())
         lines.append(f"- {condition}: {verdicts}.")
     return "\n".join(lines) + "\n"
+
+
+def pareto_table(fronts: list[dict]) -> pd.DataFrame:
+    """One row per point of each :func:`ffdiff.fitting.pareto.pareto_potential` front: potential, raw
+    weights, both losses, then every fitted parameter of any potential (empty where one lacks it)."""
+    rows = [{"potential": doc["potential"], "w_elastic": p["w_elastic"], "w_fc": p["w_fc"],
+             "elastic_loss": p["elastic_loss"], "fc_loss": p["fc_loss"], "paper": p["paper"],
+             "dominated": p["dominated"], "converged": p["converged"], **p["params"]}
+            for doc in fronts for p in doc["points"]]
+    head = ["potential", "w_elastic", "w_fc", "elastic_loss", "fc_loss"]
+    names = list(dict.fromkeys(n for doc in fronts for n in doc["fitted"]))
+    return pd.DataFrame(rows, columns=[*head, *names, "paper", "dominated", "converged"])
