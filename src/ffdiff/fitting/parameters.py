@@ -58,7 +58,7 @@ class ParameterSpace:
             if not lo < hi:
                 raise ValueError(f"bounds of {name}: expected lower < upper, got ({lo}, {hi})")
             if not lo < value < hi:
-                raise ValueError(f"{name} = {value!r} is not inside its legal range ({lo}, {hi}); "
+                raise ValueError(f"{name} = {float(value)!r} is not inside its legal range ({lo}, {hi}); "
                                  "start a bounded fit from a value inside it")
 
     def unpack(self, theta: Array, base: Params | None = None) -> Params:
