@@ -56,7 +56,9 @@ def test_start_on_a_bound_and_unknown_selection_are_refused():
     assert len(get_potential("edip").fitted_names("all")) == 17
     with pytest.raises(ValueError, match=r"q = 0.0 is not inside its legal range \(0.0, inf\)"):
         ParameterSpace(("q",), sw.params(), sw.bounds)
-    ParameterSpace(("q",), sw.params({"q": 0.5}), sw.bounds)  # a positive start is fine
+    space = ParameterSpace(("q", "a"), sw.params({"q": 0.5}), sw.bounds)  # a positive start is fine
+    with pytest.raises(ValueError, match=r"values of \['a'\] outside their legal ranges \{'a': \(1.0, inf\)\}"):
+        run_minimize(compile_objective(lambda p: p["q"] ** 2, space), space, [0.5, 0.9], "BFGS")
     with pytest.raises(ValueError, match="'all' or a list"):
         sw.fitted_names("everything")
     with pytest.raises(KeyError, match="has no parameter 'kappa'"):

@@ -73,8 +73,9 @@ class ParameterSpace:
 
     @property
     def scale(self) -> np.ndarray:
-        """`[n_fitted]` magnitudes of the base values (1 for zeros): optimizers work on θ / scale,
-        so parameters of different sizes (ε ≈ 2 eV, λ ≈ 21) are equally well conditioned."""
+        """`[n_fitted]` magnitudes s of the base values (1 for zeros): the unconstrained u is θ / s
+        (shifted to the bound) away from the bounds, so parameters of different sizes (ε ≈ 2 eV,
+        λ ≈ 21) are equally well conditioned."""
         base = np.abs(np.asarray(self.pack(self.base)))
         return np.where(base > 0, base, 1.0)
 
@@ -90,6 +91,10 @@ class ParameterSpace:
         bounds): the inverse of :meth:`bounded`."""
         theta = np.asarray(theta, dtype=np.float64)
         lower, upper = self.interval
+        outside = np.any(~((lower < theta) & (theta < upper)), axis=tuple(range(theta.ndim - 1)))
+        if np.any(outside):
+            found = {name: (float(lo), float(hi)) for name, lo, hi, out in zip(self.names, lower, upper, outside) if out}
+            raise ValueError(f"values of {list(found)} outside their legal ranges {found}")
         s = self.scale
         with np.errstate(divide="ignore", invalid="ignore"):  # each branch is computed everywhere
             both = np.log(theta - lower) - np.log(upper - theta)
