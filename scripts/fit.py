@@ -1,8 +1,9 @@
 """Fit one potential to one objective with every optimizer from every start.
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), params_file (optional).
-Params: fitted, optimizers, n_starts, seed, spread, maxiter, lattice_constant, overrides, element,
-weights. Outputs: fits (JSON, all runs with histories), params (best, JSON), lammps (best, LAMMPS).
+Params: fitted (names or "all"), optimizers, n_starts, seed, spread, maxiter, lattice_constant, overrides,
+element, weights, regularization. Outputs: fits (JSON, all runs with histories), params (best, JSON),
+lammps (best, LAMMPS).
 Wildcards: objective, potential.
 """
 
@@ -17,7 +18,7 @@ def run(wildcards, inputs, params, outputs) -> None:
         wildcards.potential, wildcards.objective, load_reference(inputs.elastic, inputs.phonopy),
         lattice_constant=params.lattice_constant, fitted=params.fitted, optimizers=params.optimizers,
         n_starts=params.n_starts, seed=params.seed, spread=params.spread, maxiter=params.maxiter,
-        overrides=start, weights=params.weights,
+        overrides=start, weights=params.weights, regularization=params.regularization,
     )
     write_json(outputs.fits, result)
     save_params(outputs.params, wildcards.potential, result["best"]["params"])

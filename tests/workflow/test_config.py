@@ -49,3 +49,21 @@ def test_conda_env_pins_equal_pyproject():
     env = yaml.safe_load((ROOT / "workflow/envs/ffdiff.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert pip == pins
+
+
+
+@pytest.mark.parametrize(("edit", "valid"), [
+    (lambda c: c["potentials"]["sw"].update(fitted="all"), True),
+    (lambda c: c["potentials"]["sw"].update(fitted="everything"), False),
+    (lambda c: c["fits"].update(regularization=0.1), True),
+    (lambda c: c["fits"].update(regularization=-0.1), False),
+])
+def test_fitted_all_and_regularization(edit, valid):
+    """``fitted`` takes names or "all"; ``fits.regularization`` a strength >= 0."""
+    config = copy.deepcopy(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+    edit(config)
+    if valid:
+        jsonschema.validate(config, SCHEMA)
+    else:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(config, SCHEMA)

@@ -132,7 +132,8 @@ def get_fit_figures():
     figures = []
     for potential in POTENTIALS:
         kinds = ["loss", "properties"]
-        if len(config["potentials"][potential]["fitted"]) == 2:
+        fitted = config["potentials"][potential]["fitted"]
+        if fitted != "all" and len(fitted) == 2:  # "all" is never a pair
             kinds.append("landscape")
         figures += expand(
             "results/figures/{kind}_{objective}_{potential}.{ext}",

@@ -67,6 +67,7 @@ rule fit:
         seed=cfg("fits", "seed"),
         spread=cfg("fits", "start_spread"),
         maxiter=cfg("fits", "maxiter"),
+        regularization=cfg("fits", "regularization"),
         weights=lambda wildcards: (
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),

@@ -136,6 +136,34 @@ def _force_constant_rows_loss(energy_fn: EnergyFn, params: Params, data) -> tupl
     return jnp.sqrt(jnp.sum(counts * jnp.sum((rows - ref_rows) ** 2, axis=(1, 2, 3)))), rows
 
 
+def init_regularization(origin: Mapping[str, float]) -> Loss:
+    """Σ_k ((θ_k − θ_k,0) / |θ_k,0|)² over the parameters named in ``origin`` (their values θ_0;
+    |θ_k,0| is taken as 1 where θ_k,0 = 0): a dimensionless relative L2 distance from the starting
+    parameters, which picks one optimum among many where parameters are redundant (SW's ε against
+    A and λ). Its aux is None. Every regularisation shares one ``fn``; the names are the data's keys.
+    """
+    values = {k: np.float64(v) for k, v in origin.items()}
+    scale = {k: np.float64(abs(v) if v != 0 else 1.0) for k, v in values.items()}
+    return Loss(_regularization, jax.device_put((values, scale)))
+
+
+def _regularization(params: Params, data) -> tuple[Array, None]:
+    origin, scale = data
+    return sum(((params[k] - origin[k]) / scale[k]) ** 2 for k in origin), None
+
+
+def regularized(loss: Loss, origin: Mapping[str, float], strength: float) -> Loss:
+    """``loss`` + strength · :func:`init_regularization` (``origin``), as a weighted sum whose parts
+    are ``"fit"`` (``loss`` itself, so its compiled program is that of the plain fit) and
+    ``"regularization"``; ``loss`` unchanged if ``strength`` is 0."""
+    if strength < 0:
+        raise ValueError(f"expected a regularization strength >= 0, got {strength!r}")
+    if strength == 0:
+        return loss
+    return init_weighted_loss({"fit": loss, "regularization": init_regularization(origin)},
+                              {"fit": 1.0, "regularization": strength})
+
+
 def init_weighted_loss(losses: Mapping[str, Loss], weights: Mapping[str, float]) -> Loss:
     """Σ_k w_k · loss_k(params) (the multi-objective fit); its aux is ``{k: aux_k}``."""
     if set(losses) != set(weights):

@@ -155,86 +155,100 @@ def _theta_fn(fn: Callable, names: tuple[str, ...]):
     return lambda theta, base, data: fn(unpack(names, theta, base), data)
 
 
+def free_objective(objective: Objective, space: ParameterSpace) -> Objective:
+    """``objective`` as a function of the unconstrained vector u (:meth:`ParameterSpace.bounded`):
+    (loss, aux, ∂loss/∂u), the gradient by the chain rule through the elementwise bijection,
+    ∂loss/∂u_k = ∂loss/∂θ_k · dθ_k/du_k. The compiled program is ``objective``'s own."""
+    return Objective(functools.partial(_free_evaluate, objective, space))
+
+
+def _free_evaluate(objective: Objective, space: ParameterSpace, u):
+    value, aux, grad = objective.evaluate(space.bounded(u))
+    return value, aux, np.asarray(grad) * space.jacobian(u)
+
+
 @dataclasses.dataclass(frozen=True)
 class Coordinates:
-    """The affine map θ = origin + matrix @ z in which an optimizer works."""
+    """The affine map x = origin + matrix @ z in which an optimizer works (x: the vector it minimises over)."""
 
     origin: np.ndarray
     matrix: np.ndarray
 
-    def theta(self, z) -> np.ndarray:
+    def x(self, z) -> np.ndarray:
         return self.origin + self.matrix @ np.asarray(z, dtype=np.float64)
 
-    def z(self, theta) -> np.ndarray:
-        return np.linalg.solve(self.matrix, np.asarray(theta, dtype=np.float64) - self.origin)
+    def z(self, x) -> np.ndarray:
+        return np.linalg.solve(self.matrix, np.asarray(x, dtype=np.float64) - self.origin)
 
 
-def magnitude_coordinates(space: ParameterSpace) -> Coordinates:
-    """z = θ / |base|: parameters of different sizes (ε ≈ 2 eV, λ ≈ 21) on one footing."""
-    return Coordinates(np.zeros(len(space.names)), np.diag(space.scale))
-
-
-def hessian_coordinates(objective: Objective, theta, scale, *, step: float = 1e-4,
+def hessian_coordinates(objective: Objective, x, scale, *, step: float = 1e-4,
                         floor: float = 1e-6) -> tuple[Coordinates, int]:
-    """Coordinates centred on ``theta`` in which the loss's Hessian there is the identity.
+    """Coordinates centred on ``x`` in which the loss's Hessian there is the identity.
 
     The Hessian comes from central differences of the exact gradient (2 n evaluations, no extra
-    compilation); eigenvalues are taken in magnitude and floored at ``floor`` × the largest, so the
-    map stays regular away from a minimum. BFGS and CG then start with a near-Newton model and
-    converge in a few iterations whatever the parameters' units.
+    compilation), with steps ``step`` × ``scale``; eigenvalues are taken in magnitude and floored at
+    ``floor`` × the largest, so the map stays regular away from a minimum. BFGS and CG then start
+    with a near-Newton model and converge in a few iterations whatever the parameters' units.
 
     Returns:
         (coordinates, number of loss evaluations spent).
     """
-    theta = np.asarray(theta, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
     h = step * np.asarray(scale, dtype=np.float64)
-    grads = [[np.asarray(objective.value_and_grad(theta + sign * h[i] * np.eye(len(theta))[i])[1])
-              for sign in (1.0, -1.0)] for i in range(len(theta))]
+    grads = [[np.asarray(objective.value_and_grad(x + sign * h[i] * np.eye(len(x))[i])[1])
+              for sign in (1.0, -1.0)] for i in range(len(x))]
     hess = np.stack([(plus - minus) / (2 * h[i]) for i, (plus, minus) in enumerate(grads)])
     values, vectors = np.linalg.eigh(0.5 * (hess + hess.T))
     magnitude = np.abs(values)
     magnitude = np.maximum(magnitude, floor * max(magnitude.max(), np.finfo(float).tiny))
-    return Coordinates(theta, vectors / np.sqrt(magnitude)), 2 * len(theta)
+    return Coordinates(x, vectors / np.sqrt(magnitude)), 2 * len(x)
 
 
 def run_minimize(objective: Objective, space: ParameterSpace, start, method: str, *, maxiter: int = 200,
                  options: dict | None = None, precondition: bool = True) -> FitResult:
-    """Minimise from ``start`` with a scipy method; gradient methods get the exact JAX gradient.
+    """Minimise from the values ``start`` (`[n_fitted]` θ) with a scipy method; gradient methods get
+    the exact JAX gradient.
 
-    Gradient methods work in :func:`hessian_coordinates` at ``start`` (``precondition``), Nelder–Mead
-    (whose initial simplex is 5 % of each coordinate) in :func:`magnitude_coordinates`.
+    The optimizer works on the unconstrained vector u (:meth:`ParameterSpace.free`), so every
+    parameter it tries lies inside ``space.bounds``: gradient methods in :func:`hessian_coordinates`
+    of u at ``start`` (``precondition``), Nelder–Mead (whose initial simplex is 5 % of each
+    coordinate) in u itself, which is θ / scale for unbounded parameters. The result and its history
+    are in θ.
     """
     if method not in METHODS:
         raise ValueError(f"unknown optimizer {method!r}; expected one of {METHODS}")
     gradient_based = method != "Nelder-Mead"
     start = np.asarray(start, dtype=np.float64)
+    free = free_objective(objective, space)
+    u0 = space.free(start)
     counter = {"fev": 0}
     if gradient_based and precondition:
-        coords, counter["fev"] = hessian_coordinates(objective, start, space.scale)
+        coords, counter["fev"] = hessian_coordinates(free, u0, np.ones_like(u0))
     else:
-        coords = magnitude_coordinates(space)
-    cache: dict[bytes, tuple[float, np.ndarray]] = {}
+        coords = Coordinates(np.zeros_like(u0), np.eye(len(u0)))
+    cache: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
 
-    def evaluate(z):  # -> (loss, ∂loss/∂θ)
-        theta = coords.theta(z)
-        key = theta.tobytes()
+    def evaluate(z):  # -> (loss, ∂loss/∂u, ∂loss/∂θ)
+        u = coords.x(z)
+        key = u.tobytes()
         if key not in cache:  # the accepted point was usually just evaluated by the line search
-            value, grad = objective.value_and_grad(theta)
-            cache[key] = float(value), np.asarray(grad)
+            value, _, grad = objective.evaluate(space.bounded(u))
+            cache[key] = float(value), np.asarray(grad) * space.jacobian(u), np.asarray(grad)
         return cache[key]
 
     def fun(z):
         counter["fev"] += 1
-        value, grad = evaluate(z)
+        value, grad_u, _ = evaluate(z)
         if not gradient_based:
             return value
-        return value, coords.matrix.T @ grad
+        return value, coords.matrix.T @ grad_u
 
     history: list[dict] = []
 
     def record(z, iteration):
-        value, grad = evaluate(z)
-        history.append({"iteration": iteration, **dict(zip(space.names, map(float, coords.theta(z)), strict=True)),
+        value, _, grad = evaluate(z)
+        theta = space.bounded(coords.x(z))
+        history.append({"iteration": iteration, **dict(zip(space.names, map(float, theta), strict=True)),
                         "loss": value, "grad_norm": float(np.linalg.norm(grad)), "n_fev": counter["fev"]})
 
     def callback(intermediate_result: OptimizeResult):
@@ -242,13 +256,13 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
 
     from scipy.optimize import minimize  # half a second to import: landscape and phonon jobs never need it
 
-    z0 = coords.z(start)
+    z0 = coords.z(u0)
     record(z0, 0)
     result = minimize(fun, z0, jac=gradient_based, method=method, callback=callback,
                       options={"maxiter": maxiter, **DEFAULT_OPTIONS[method], **(options or {})})
     logger.info("%s from %s: loss %.6g after %d iterations, %d evaluations (%s)", method, start.tolist(),
                 result.fun, result.nit, counter["fev"], result.message)
-    return FitResult(method=method, names=space.names, x0=start.tolist(), x=coords.theta(result.x).tolist(),
+    return FitResult(method=method, names=space.names, x0=start.tolist(), x=space.bounded(coords.x(result.x)).tolist(),
                      loss=float(result.fun), n_iter=int(result.nit), n_fev=counter["fev"],
                      converged=bool(result.success), message=str(result.message), history=history)
 

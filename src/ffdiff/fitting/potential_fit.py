@@ -22,6 +22,7 @@ from ffdiff.fitting.objectives import (
     init_elastic_loss,
     init_force_constant_loss,
     init_weighted_loss,
+    regularized,
 )
 from ffdiff.fitting.optimize import FitResult, Objective, compile_objective, evaluate_at, loss_grid, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
@@ -221,9 +222,10 @@ def reference_row(reference: Reference) -> dict:
 
 
 def fit_potential(name: str, objective: str, reference: Reference, *, lattice_constant: float,
-                  fitted: Sequence[str], optimizers: Sequence[str] = ("BFGS",), n_starts: int = 1, seed: int = 0,
-                  spread: float = 0.2, maxiter: int = 200, overrides: Mapping[str, float] | None = None,
-                  weights: Mapping[str, float] | None = None) -> dict:
+                  fitted: str | Sequence[str], optimizers: Sequence[str] = ("BFGS",), n_starts: int = 1,
+                  seed: int = 0, spread: float = 0.2, maxiter: int = 200,
+                  overrides: Mapping[str, float] | None = None, weights: Mapping[str, float] | None = None,
+                  regularization: float = 0.0) -> dict:
     """One potential fitted to one objective from every start with every optimizer.
 
     Args:
@@ -231,13 +233,17 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         objective: one of :data:`OBJECTIVES` (see the module docstring).
         reference: the targets; the objective's must be there.
         lattice_constant: of the diamond crystal the elastic constants are computed for, in Å.
-        fitted: names of the fitted parameters; the others keep their values.
+        fitted: names of the fitted parameters, or ``"all"`` (every one but those fixed by convention,
+            :meth:`ffdiff.potentials.Potential.fitted_names`); the others keep their values. Each
+            stays inside its legal range (the potential's ``bounds``).
         optimizers: scipy methods of :data:`ffdiff.fitting.optimize.METHODS`, each run from every start.
         n_starts: the original parameters, then ``n_starts - 1`` random starts within ``±spread``
             (relative) drawn from ``seed``.
         maxiter: iterations per run.
         overrides: parameter values replacing the originals (fitted or not).
         weights: ``{"elastic": w, "force_constants": w}`` of the ``multi`` objective.
+        regularization: strength of :func:`ffdiff.fitting.objectives.init_regularization` added to
+            the loss (0: none), in the loss's units.
 
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
@@ -247,8 +253,8 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
     potential, params0 = geometry.potential, space.base
     loss = build_loss(objective, geometry, reference, params0, weights)
-    compiled = compile_objective(loss, space)
-    original_loss = float(compiled.value(space.pack(params0)))
+    compiled = compile_objective(regularized(loss, {k: params0[k] for k in space.names}, regularization), space)
+    original_loss = float(compiled.value(space.pack(params0)))  # the regularisation is 0 there
     logger.info("%s, %s: loss %.6g at the starting parameters", name, objective, original_loss)
     props = properties(geometry, reference, space)
     original_row = property_row(props, params0)
@@ -260,7 +266,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         runs.append({"start": start, **result.to_dict(), "properties": property_row(props, params)})
     best = min(runs, key=lambda r: r["loss"])
     return {
-        "potential": name, "objective": objective, "fitted": list(fitted),
+        "potential": name, "objective": objective, "fitted": list(space.names),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
                      "properties": original_row},
         "runs": runs,
@@ -270,11 +276,12 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     }
 
 
-def _setup(name: str, fitted: Sequence[str], phonon, lattice_constant: float, overrides):
-    """The structures and fitted-parameter space of one potential's fit."""
+def _setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides):
+    """The structures and fitted-parameter space (within the potential's bounds) of one potential's fit."""
     potential = get_potential(name)
-    geometry = Geometry(potential, lattice_constant, phonon, _skin_for(potential, fitted))
-    return geometry, ParameterSpace(tuple(fitted), potential.params(overrides))
+    names = potential.fitted_names(fitted)
+    geometry = Geometry(potential, lattice_constant, phonon, _skin_for(potential, names))
+    return geometry, ParameterSpace(names, potential.params(overrides), potential.bounds)
 
 
 def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float, points: int, margin: float,

@@ -52,6 +52,36 @@ DEFAULT_PARAMS: dict[str, float] = {
     "u4": 0.66,
 }
 
+#: Legal range (lower, upper) of each parameter, None for no bound; open intervals (a bounded fit keeps
+#: every parameter strictly inside). LAMMPS's ``pair_style edip/multi`` refuses a negative A, B, a, c,
+#: α, β, η, γ, λ, μ, ρ or σ ("Illegal EDIP parameter"); zero is refused here too (it removes a term or
+#: collapses a length). Q0 > 0 keeps Q(Z) positive, so h(l, Z) stays bounded below (a negative Q turns
+#: 1 − exp(−Q w) into an exponential growth); u1..u4 shape τ(Z) and take any sign. The switch of the
+#: coordination f(r) needs c < a; as a per-parameter box that is c < 2.85 Å < a, a split between the
+#: published c = 2.561 Å and a = 3.121 Å (either may move ~0.3 Å towards the other).
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "A": (0.0, None),
+    "B": (0.0, None),
+    "a": (2.85, None),
+    "c": (0.0, 2.85),
+    "alpha": (0.0, None),
+    "beta": (0.0, None),
+    "eta": (0.0, None),
+    "gamma": (0.0, None),
+    "lam": (0.0, None),
+    "mu": (0.0, None),
+    "rho": (0.0, None),
+    "sigma": (0.0, None),
+    "Q0": (0.0, None),
+    "u1": (None, None),
+    "u2": (None, None),
+    "u3": (None, None),
+    "u4": (None, None),
+}
+
+#: EDIP has no integer-valued or conventional parameter: ``fitted: all`` fits all 17.
+CONVENTIONAL: frozenset[str] = frozenset()
+
 
 def cutoff(params: Params) -> float:
     """Interaction range a in Å."""

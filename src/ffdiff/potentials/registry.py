@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import jax.numpy as jnp
@@ -33,6 +33,9 @@ class Potential:
         per_atom: `[n_atoms]` energies ``(params, position, box, neighbors)`` summing to ``energy``,
             if the energy is such a sum: training then evaluates a batch of frames as one graph
             (:func:`ffdiff.fitting.frames.predict`).
+        bounds: legal open interval (lower, upper) of each parameter, None for no bound (a missing
+            name: unbounded); bounded fits keep their parameters inside (see the modules' ``BOUNDS``).
+        conventional: parameters fixed by convention, which ``fitted="all"`` leaves out.
     """
 
     name: str
@@ -44,6 +47,25 @@ class Potential:
     lammps_style: str | None = None
     cutoff_params: frozenset[str] = frozenset()
     per_atom: EnergyFn | None = None
+    bounds: Mapping[str, tuple[float | None, float | None]] = dataclasses.field(default_factory=dict)
+    conventional: frozenset[str] = frozenset()
+
+    def fitted_names(self, fitted: str | Sequence[str]) -> tuple[str, ...]:
+        """The names a fit of ``fitted`` optimises: ``"all"`` is every parameter but the
+        :attr:`conventional` ones (in the order of :attr:`default_params`); a list passes through.
+
+        Raises:
+            UnknownParameterError: a name that is no parameter of this potential.
+        """
+        if isinstance(fitted, str):
+            if fitted != "all":
+                raise ValueError(f"fitted must be 'all' or a list of parameter names, got {fitted!r}")
+            return tuple(k for k in self.default_params if k not in self.conventional)
+        unknown = sorted(set(fitted) - set(self.default_params))
+        if unknown:
+            raise UnknownParameterError(f"{self.name} has no parameter {', '.join(map(repr, unknown))}; "
+                                        f"expected some of {sorted(self.default_params)} or 'all'")
+        return tuple(fitted)
 
     def params(self, overrides: Mapping[str, float] | None = None) -> Params:
         """Defaults updated with ``overrides``, as float64 scalars.
@@ -120,10 +142,13 @@ def network_potential(cls: type[NetworkPotential], name: str, config, energy: En
 POTENTIALS: Mapping[str, Potential] = MappingProxyType({
     "sw": Potential("sw", stillinger_weber.energy, MappingProxyType(stillinger_weber.DEFAULT_PARAMS),
                     stillinger_weber.cutoff, triplets=False, lammps_style="sw",
-                    cutoff_params=frozenset({"a", "sigma"})),
+                    cutoff_params=frozenset({"a", "sigma"}), bounds=MappingProxyType(stillinger_weber.BOUNDS),
+                    conventional=stillinger_weber.CONVENTIONAL),
     "edip": Potential("edip", edip.energy, MappingProxyType(edip.DEFAULT_PARAMS), edip.cutoff,
-                      lammps_style="edip", cutoff_params=frozenset({"a"})),
+                      lammps_style="edip", cutoff_params=frozenset({"a"}), bounds=MappingProxyType(edip.BOUNDS),
+                      conventional=edip.CONVENTIONAL),
     "tersoff": Potential("tersoff", tersoff.energy, MappingProxyType(tersoff.DEFAULT_PARAMS), tersoff.cutoff,
-                         lammps_style="tersoff", cutoff_params=frozenset({"R", "D"})),
+                         lammps_style="tersoff", cutoff_params=frozenset({"R", "D"}),
+                         bounds=MappingProxyType(tersoff.BOUNDS), conventional=tersoff.CONVENTIONAL),
 })
 

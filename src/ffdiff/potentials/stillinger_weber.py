@@ -53,6 +53,32 @@ DEFAULT_PARAMS: dict[str, float] = {
     "q": 0.0,
 }
 
+#: Legal range (lower, upper) of each parameter, None for no bound; open intervals (a bounded fit keeps
+#: every parameter strictly inside). LAMMPS's ``pair_style sw`` refuses a negative ε, σ, a, λ, γ, A, B,
+#: p or q ("Illegal Stillinger-Weber parameter"); zero is refused here too, as it switches a term off
+#: (ε, A, λ, γ), collapses the length scale (σ) or makes (σ/r)^p no repulsion (p). a > 1 keeps the
+#: cutoff aσ beyond σ, the scale of the pair well (its minimum lies at ≈1.12σ for the published B, p, q).
+#: cos θ0 is a cosine. q's legal range is [0, ∞): its published value 0 sits on the bound, so a
+#: bounded fit of q must start from a positive override.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "epsilon": (0.0, None),
+    "sigma": (0.0, None),
+    "a": (1.0, None),
+    "lam": (0.0, None),
+    "gamma": (0.0, None),
+    "cos_theta0": (-1.0, 1.0),
+    "A": (0.0, None),
+    "B": (0.0, None),
+    "p": (0.0, None),
+    "q": (0.0, None),
+}
+
+#: Parameters ``fitted: all`` leaves at their values: q = 0 is the form's convention (a constant
+#: attraction factor) and lies on its bound. LAMMPS's tol column is not a parameter here (written as 0).
+#: ε is redundant with A and λ (only Aε and λε enter): an all-parameter fit is ill-conditioned and
+#: relies on the regularisation towards the starting values.
+CONVENTIONAL = frozenset({"q"})
+
 
 def cutoff(params: Params) -> float:
     """Interaction range a·σ in Å."""

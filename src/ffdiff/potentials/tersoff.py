@@ -56,6 +56,35 @@ DEFAULT_PARAMS: dict[str, float] = {
     "A": 3264.7,  # eV
 }
 
+#: Legal range (lower, upper) of each parameter, None for no bound; open intervals (a bounded fit keeps
+#: every parameter strictly inside). LAMMPS's ``pair_style tersoff`` refuses a negative c, d, n, β, λ2,
+#: B, R, D, λ1, A or γ, D > R, and m other than 1 or 3 ("Illegal Tersoff parameter"); zero is refused
+#: here too, as g(θ) divides by d², b_ij by n, and the others switch a term off. D < R, as a
+#: per-parameter box, is D < 1 Å < R (published silicon and carbon sets have D ≤ 0.3 Å, R ≥ 1.8 Å).
+#: λ3 and h (``costheta0``) are unchecked by LAMMPS and valid at any value (T3 has λ3 = 0, carbon sets
+#: h < 0). m is bounded to m > 0, where ffdiff's odd power x|x|^(m−1) is smooth, but LAMMPS accepts
+#: only m = 1 or 3.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "m": (0.0, None),
+    "gamma": (0.0, None),
+    "lambda3": (None, None),
+    "c": (0.0, None),
+    "d": (0.0, None),
+    "costheta0": (None, None),
+    "n": (0.0, None),
+    "beta": (0.0, None),
+    "lambda2": (0.0, None),
+    "B": (0.0, None),
+    "R": (1.0, None),
+    "D": (0.0, 1.0),
+    "lambda1": (0.0, None),
+    "A": (0.0, None),
+}
+
+#: Parameters ``fitted: all`` leaves at their values: m, an integer for LAMMPS (1 or 3). β and γ enter
+#: ζ only as the product βγ (redundant): an all-parameter fit relies on the regularisation there.
+CONVENTIONAL = frozenset({"m"})
+
 EXP_CAP = 69.0776  # LAMMPS's bound on the argument of exp[(λ3 Δr)^m]
 
 
