@@ -30,6 +30,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"
 include: "workflow/rules/fits.smk"
+include: "workflow/rules/uncertainty.smk"
 include: "workflow/rules/gnn.smk"
 include: "workflow/rules/report.smk"
 

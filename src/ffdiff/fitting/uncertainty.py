@@ -305,11 +305,3 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
             "parameters": {n: {"value": float(t), "std": float(s)}
                            for n, t, s in zip(space.names, laplace.theta, laplace.std, strict=True)},
             "properties": {n: {"value": float(v), "std": float(s)} for n, v, s in zip(names, values, stds, strict=True)}}
-
-
-def uncertainty_rows(doc: dict) -> list[dict]:
-    """Rows (potential, objective, quantity, value, std, kind) of a :func:`fit_uncertainty` result;
-    kind is ``parameter`` or ``property``."""
-    return [{"potential": doc["potential"], "objective": doc["objective"], "quantity": name, **entry, "kind": kind}
-            for kind, key in (("parameter", "parameters"), ("property", "properties"))
-            for name, entry in doc[key].items()]

@@ -238,3 +238,12 @@ def stability_page(table: pd.DataFrame, comparison: pd.DataFrame, scales: dict[s
                              for r in rows.itertuples())
         lines.append(f"- {condition}: {verdicts}.")
     return "\n".join(lines) + "\n"
+
+
+def uncertainty_table(docs: list[dict]) -> pd.DataFrame:
+    """Columns potential, objective, quantity, value, std, kind (``parameter`` or ``property``): every
+    fitted parameter and predicted property of :func:`ffdiff.fitting.uncertainty.fit_uncertainty` results."""
+    rows = [{"potential": doc["potential"], "objective": doc["objective"], "quantity": name, **entry, "kind": kind}
+            for doc in docs for kind, key in (("parameter", "parameters"), ("property", "properties"))
+            for name, entry in doc[key].items()]
+    return pd.DataFrame(rows, columns=["potential", "objective", "quantity", "value", "std", "kind"])
