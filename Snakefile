@@ -31,6 +31,7 @@ include: "workflow/rules/reference.smk"
 include: "workflow/rules/potentials.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/pareto.smk"
+include: "workflow/rules/uncertainty.smk"
 include: "workflow/rules/gnn.smk"
 include: "workflow/rules/report.smk"
 

@@ -18,3 +18,7 @@ class ParameterFileError(ValueError):
 
 class StructureError(ValueError):
     """A structure the potential cannot evaluate (wrong element, bad cell)."""
+
+
+class UnidentifiableParametersError(ValueError):
+    """Parameters the data cannot pin down: a singular Gauss–Newton matrix JᵀWJ."""

@@ -280,6 +280,7 @@ def get_final_output():
         "results/tables/potentials_check.md",
         "results/tables/fit_summary.md",
         "results/tables/lammps_check.csv",
+        "results/tables/uncertainty.csv",
         *get_fit_tables(),
         *get_fit_figures(),
         *get_pareto_outputs(),

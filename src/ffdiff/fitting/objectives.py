@@ -100,9 +100,14 @@ def init_elastic_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbor
 
 
 def _elastic_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, dict[str, Array]]:
+    return _norm(*_elastic_residual(energy_fn, params, data))
+
+
+def _elastic_residual(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, dict[str, Array]]:
+    """`[36]` residual C(params) − C_ref (GPa, the loss's convention), row-major; aux as the loss's."""
     position, box, neighbors, scale, ref = data
     moduli = elastic_constants(energy_fn, params, position, box, neighbors)
-    return frobenius(scale * moduli["relaxed"], ref), {"born": moduli["born"], "relaxed": moduli["relaxed"]}
+    return (scale * moduli["relaxed"] - ref).ravel(), {"born": moduli["born"], "relaxed": moduli["relaxed"]}
 
 
 def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, neighbors: NeighborList,
@@ -125,15 +130,49 @@ def init_force_constant_loss(energy_fn: EnergyFn, position: Array, box: Array, n
 
 
 def _force_constant_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
+    return _norm(*_force_constant_residual(energy_fn, params, data))
+
+
+def _force_constant_residual(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
+    """`[n·n·9]` residual Φ(params) − Φ_ref (eV/Å²), row-major; aux as the loss's."""
     position, box, neighbors, ref = data
     fc = force_constants(energy_fn, params, position, box, neighbors)
-    return frobenius(fc, ref), fc
+    return (fc - ref).ravel(), fc
 
 
 def _force_constant_rows_loss(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
+    return _norm(*_force_constant_rows_residual(energy_fn, params, data))
+
+
+def _force_constant_rows_residual(energy_fn: EnergyFn, params: Params, data) -> tuple[Array, Array]:
+    """`[len(atoms)·n·9]` residual rows Φ[i] − Φ_ref[i] (eV/Å²), each scaled by √(orbit size of i): its
+    squared norm is the full matrix's when both have the supercell's symmetry; aux as the loss's."""
     position, box, neighbors, ref_rows, atoms, counts = data
     rows = force_constant_rows(energy_fn, params, position, box, neighbors, atoms)
-    return jnp.sqrt(jnp.sum(counts * jnp.sum((rows - ref_rows) ** 2, axis=(1, 2, 3)))), rows
+    return (jnp.sqrt(counts)[:, None, None, None] * (rows - ref_rows)).ravel(), rows
+
+
+def _norm(residual: Array, aux: Any) -> tuple[Array, Any]:
+    return jnp.sqrt(jnp.sum(residual ** 2)), aux
+
+
+# Each Frobenius loss's residual vector (loss = ‖residual‖) and the target it compares.
+_RESIDUALS = {_elastic_loss: ("elastic", _elastic_residual),
+              _force_constant_loss: ("force_constants", _force_constant_residual),
+              _force_constant_rows_loss: ("force_constants", _force_constant_rows_residual)}
+
+
+def residuals(loss: Loss) -> dict[str, Loss]:
+    """The residual vectors whose Frobenius norms make ``loss``, by target (``"elastic"`` in GPa,
+    ``"force_constants"`` in eV/Å²): ``r.fn(params, r.data) -> (`[m]` residual, aux)`` with the loss's
+    own data, so ``‖r‖ = loss`` for one target and ``Σ_k w_k ‖r_k‖`` = a weighted sum's value."""
+    if loss.parts:
+        return {target: r for _, _, part in loss.parts for target, r in residuals(part).items()}
+    fn = loss.fn
+    if not (isinstance(fn, functools.partial) and fn.func in _RESIDUALS):
+        raise ValueError(f"expected a loss of init_elastic_loss or init_force_constant_loss, got {fn!r}")
+    target, residual_fn = _RESIDUALS[fn.func]
+    return {target: Loss(_shared(residual_fn, *fn.args), loss.data)}
 
 
 def init_regularization(origin: Mapping[str, float]) -> Loss:

@@ -250,3 +250,12 @@ def pareto_table(fronts: list[dict]) -> pd.DataFrame:
     head = ["potential", "w_elastic", "w_fc", "elastic_loss", "fc_loss"]
     names = list(dict.fromkeys(n for doc in fronts for n in doc["fitted"]))
     return pd.DataFrame(rows, columns=[*head, *names, "paper", "dominated", "converged"])
+
+
+def uncertainty_table(docs: list[dict]) -> pd.DataFrame:
+    """Columns potential, objective, quantity, value, std, kind (``parameter`` or ``property``): every
+    fitted parameter and predicted property of :func:`ffdiff.fitting.uncertainty.fit_uncertainty` results."""
+    rows = [{"potential": doc["potential"], "objective": doc["objective"], "quantity": name, **entry, "kind": kind}
+            for doc in docs for kind, key in (("parameter", "parameters"), ("property", "properties"))
+            for name, entry in doc[key].items()]
+    return pd.DataFrame(rows, columns=["potential", "objective", "quantity", "value", "std", "kind"])
