@@ -3,7 +3,7 @@ errors of its properties (one job per potential: its objectives share the compil
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), fits (fits.json of each objective),
 params_file (optional). Params: lattice_constant, overrides, element, noise ({elastic_gpa,
-force_constants_ev_a2}). Outputs: uncertainty (JSON list, one entry per objective). Wildcards: potential.
+force_constants_ev_a2}), prior_all (the relative prior width of all-parameter fits). Outputs: uncertainty (JSON list, one entry per objective). Wildcards: potential.
 """
 
 import json
@@ -20,10 +20,12 @@ def run(wildcards, inputs, params, outputs) -> None:
     reference = load_reference(inputs.elastic, inputs.phonopy)
     results = []
     for path in inputs.fits:
+        fits = json.loads(Path(path).read_text())
         result = fit_uncertainty(
-            json.loads(Path(path).read_text()), reference, lattice_constant=params.lattice_constant,
+            fits, reference, lattice_constant=params.lattice_constant,
             sigma_elastic_gpa=params.noise["elastic_gpa"],
             sigma_force_constants_ev_a2=params.noise["force_constants_ev_a2"], overrides=start,
+            prior_relative_std=params.prior_all if fits.get("label", fits["objective"]) != fits["objective"] else None,
         )
         logger.info("%s: parameters %s", result["objective"], result["parameters"])
         results.append(result)

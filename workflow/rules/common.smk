@@ -57,9 +57,32 @@ def one_of(values):
     return "|".join(re.escape(value) for value in values)
 
 
+ALL_PARAMETER_OBJECTIVES = config["fits"]["all_parameters"]["objectives"]
+
+
 wildcard_constraints:
     potential=one_of(POTENTIALS),
-    objective=one_of(config["fits"]["objectives"]),
+    objective=one_of(
+        dict.fromkeys([*config["fits"]["objectives"], *ALL_PARAMETER_OBJECTIVES])
+    ),
+
+
+def get_fit_records(potential=None):
+    """fits.json of every fit (the configured parameters' and the all-parameter ones) of
+    ``potential``, or of every potential."""
+    potentials = POTENTIALS if potential is None else [potential]
+    return [
+        *expand(
+            "results/fits/{objective}/{potential}/fits.json",
+            objective=config["fits"]["objectives"],
+            potential=potentials,
+        ),
+        *expand(
+            "results/fits_all/{objective}/{potential}/fits.json",
+            objective=ALL_PARAMETER_OBJECTIVES,
+            potential=potentials,
+        ),
+    ]
 
 
 def get_vasprun_count():

@@ -78,6 +78,34 @@ rule fit:
         "../../scripts/fit.py"
 
 
+use rule fit as fit_all_parameters with:
+    output:
+        fits="results/fits_all/{objective}/{potential}/fits.json",
+        params="results/fits_all/{objective}/{potential}/params.json",
+        lammps="results/fits_all/{objective}/{potential}/Si.{potential}",
+    log:
+        "logs/fit_all_parameters/{objective}_{potential}.log",
+    benchmark:
+        "results/benchmarks/fit_all_parameters/{objective}_{potential}.tsv"
+    params:
+        fitted="all",
+        lattice_constant=potential_cfg("lattice_constant"),
+        overrides=potential_cfg("params"),
+        element=cfg("reference", "element"),
+        optimizers=cfg("fits", "optimizers"),
+        n_starts=cfg("fits", "n_starts"),
+        seed=cfg("fits", "seed"),
+        spread=cfg("fits", "start_spread"),
+        maxiter=cfg("fits", "maxiter"),
+        weights=lambda wildcards: (
+            cfg("fits", "weights") if wildcards.objective == "multi" else None
+        ),
+        regularization=cfg("fits", "all_parameters", "regularization"),
+        code_version=CODE_VERSION,
+    message:
+        "Fitting every parameter of {wildcards.potential} to {wildcards.objective}"
+
+
 rule fit_table:
     input:
         fits=lambda wildcards: expand(
@@ -243,11 +271,7 @@ rule fit_summary:
 
 rule lammps_check:
     input:
-        fits=expand(
-            "results/fits/{objective}/{potential}/fits.json",
-            potential=POTENTIALS,
-            objective=config["fits"]["objectives"],
-        ),
+        fits=get_fit_records(),
     output:
         csv=report(
             "results/tables/lammps_check.csv",

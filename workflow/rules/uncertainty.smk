@@ -6,10 +6,7 @@ rule uncertainty:
         unpack(get_params_file),
         elastic="resources/reference/elastic.json",
         phonopy="resources/reference/phonopy_params.yaml",
-        fits=expand(
-            "results/fits/{objective}/{{potential}}/fits.json",
-            objective=config["fits"]["objectives"],
-        ),
+        fits=lambda wildcards: get_fit_records(wildcards.potential),
     output:
         uncertainty="results/fits/uncertainty/{potential}.json",
     log:
@@ -23,6 +20,7 @@ rule uncertainty:
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
         noise=cfg("fits", "uncertainty"),
+        prior_all=cfg("fits", "all_parameters", "prior_relative_std"),
         code_version=CODE_VERSION,
     message:
         "Parameter uncertainty of every fit of {wildcards.potential}"

@@ -248,7 +248,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
         property rows of the original set, of every run (with its iteration history) and of the
-        lowest-loss run.
+        lowest-loss run; and the fit's ``label`` in tables (the objective, marked for ``"all"``).
     """
     geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
     potential, params0 = geometry.potential, space.base
@@ -267,6 +267,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     best = min(runs, key=lambda r: r["loss"])
     return {
         "potential": name, "objective": objective, "fitted": list(space.names),
+        "label": fit_label(objective, fitted), "regularization": float(regularization),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
                      "properties": original_row},
         "runs": runs,
@@ -274,6 +275,12 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
                  "method": best["method"], "start": best["start"], "loss": best["loss"]},
         "reference": reference_row(reference),
     }
+
+
+def fit_label(objective: str, fitted: str | Sequence[str]) -> str:
+    """How tables name a fit: its objective, with ``" (all parameters)"`` for a ``fitted="all"`` fit
+    (which the study runs beside the configured subset's)."""
+    return f"{objective} (all parameters)" if fitted == "all" else objective
 
 
 def _setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides):

@@ -272,7 +272,8 @@ def linearise(loss: Loss, space: ParameterSpace, params: Params) -> tuple[np.nda
 
 
 def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float, sigma_elastic_gpa: float,
-                    sigma_force_constants_ev_a2: float, overrides: Mapping[str, float] | None = None) -> dict:
+                    sigma_force_constants_ev_a2: float, overrides: Mapping[str, float] | None = None,
+                    prior_relative_std: float | None = None) -> dict:
     """Laplace posterior of a fit's best parameters and the properties' standard deviations.
 
     Args:
@@ -282,9 +283,13 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
         sigma_elastic_gpa: noise of every stiffness entry (GPa).
         sigma_force_constants_ev_a2: noise of every force-constant entry (eV/Å²).
         overrides: the fit's fixed parameter values.
+        prior_relative_std: a Gaussian prior on each fitted parameter, centred on its starting value
+            θ₀ with standard deviation this × |θ₀| (1 where θ₀ = 0); None: flat. Fits of more parameters
+            than the targets determine (``fitted="all"``) need one.
 
     Returns:
-        ``{"potential", "objective", "noise", "laplace", "parameters", "properties"}``; parameters and
+        ``{"potential", "objective" (the fit's label), "noise", "prior_relative_std", "laplace",
+        "parameters", "properties"}``; parameters and
         properties as ``{name: {"value", "std"}}``.
     """
     geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides)
@@ -293,15 +298,20 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
     loss = build_loss(fits["objective"], geometry, reference, params, {"elastic": 1.0, "force_constants": 1.0})
     noise = {"elastic": sigma_elastic_gpa, "force_constants": sigma_force_constants_ev_a2}
     linear = {target: linearise(r, space, params) for target, r in residuals(loss).items()}
+    prior = None
+    if prior_relative_std is not None:
+        start = space.pack(space.base)
+        prior = (start, prior_relative_std * np.where(start != 0, np.abs(start), 1.0))
     laplace = gauss_newton({k: v for k, (v, _) in linear.items()}, {k: j for k, (_, j) in linear.items()},
-                           space.pack(params), noise, space.names)
+                           space.pack(params), noise, space.names, prior=prior)
     names, props = property_fn(geometry, params, reference.phonon)
     values, jacobian = linearise(props, space, params)
     stds = delta_method(laplace.covariance, jacobian)
     logger.info("%s, %s: σ(θ) = %s, condition number %.3g", fits["potential"], fits["objective"],
                 dict(zip(space.names, laplace.std.tolist(), strict=True)), laplace.condition_number)
-    return {"potential": fits["potential"], "objective": fits["objective"],
-            "noise": {k: noise[k] for k in linear}, "laplace": laplace.to_dict(),
+    return {"potential": fits["potential"], "objective": fits.get("label", fits["objective"]),
+            "noise": {k: noise[k] for k in linear}, "prior_relative_std": prior_relative_std,
+            "laplace": laplace.to_dict(),
             "parameters": {n: {"value": float(t), "std": float(s)}
                            for n, t, s in zip(space.names, laplace.theta, laplace.std, strict=True)},
             "properties": {n: {"value": float(v), "std": float(s)} for n, v, s in zip(names, values, stds, strict=True)}}

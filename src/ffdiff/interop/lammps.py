@@ -140,7 +140,7 @@ def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> li
     sets = {}
     for doc in fits_docs:
         sets[(doc["potential"], "original")] = doc["original"]
-        sets[(doc["potential"], doc["objective"])] = {"params": doc["best"]["params"],
+        sets[(doc["potential"], doc.get("label", doc["objective"]))] = {"params": doc["best"]["params"],
                                                       "properties": best_run(doc)["properties"]}
     rows = []
     for (name, label), record in sets.items():

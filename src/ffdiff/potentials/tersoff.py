@@ -81,9 +81,11 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "A": (0.0, None),
 }
 
-#: Parameters ``fitted: all`` leaves at their values: m, an integer for LAMMPS (1 or 3). β and γ enter
-#: ζ only as the product βγ (redundant): an all-parameter fit relies on the regularisation there.
-CONVENTIONAL = frozenset({"m"})
+#: Parameters ``fitted: all`` leaves at their values: m, an integer for LAMMPS (1 or 3); R and D, which
+#: place the cutoff window between the first and second neighbour shells by construction (2.35 and
+#: 3.84 Å in Si: a fit free to widen it pulls the second shell in). β and γ enter ζ only as the product
+#: βγ (redundant): an all-parameter fit relies on the regularisation there.
+CONVENTIONAL = frozenset({"m", "R", "D"})
 
 EXP_CAP = 69.0776  # LAMMPS's bound on the argument of exp[(λ3 Δr)^m]
 
