@@ -92,11 +92,11 @@ use rule fit as fit_all_parameters with:
         lattice_constant=potential_cfg("lattice_constant"),
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
-        optimizers=cfg("fits", "optimizers"),
-        n_starts=cfg("fits", "n_starts"),
+        optimizers=cfg("fits", "all_parameters", "optimizers"),
+        n_starts=cfg("fits", "all_parameters", "n_starts"),
         seed=cfg("fits", "seed"),
         spread=cfg("fits", "start_spread"),
-        maxiter=cfg("fits", "maxiter"),
+        maxiter=cfg("fits", "all_parameters", "maxiter"),
         weights=lambda wildcards: (
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
