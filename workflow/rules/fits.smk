@@ -225,6 +225,9 @@ rule fit_summary:
             potential=POTENTIALS,
             objective=config["fits"]["objectives"],
         ),
+        uncertainty=expand(
+            "results/fits/uncertainty/{potential}.json", potential=POTENTIALS
+        ),
     output:
         markdown=report(
             "results/tables/fit_summary.md",
