@@ -26,9 +26,11 @@ def run(wildcards, inputs, params, outputs) -> None:
                                seed=params.seed)
     write_json(outputs.phonons, result)
     logger.info("Γ frequencies (THz): %s", {k: v["frequencies"]["Gamma"][-1] for k, v in result.items()})
-    band = result["fitted"]["band"]
-    widest = max(float(np.max(np.subtract(hi, lo))) for hi, lo in zip(band["upper"], band["lower"], strict=True))
-    logger.info("68 %% band of the fit from %d samples: at most %.3g THz wide", band["samples"], widest)
+    band, fitted = result["fitted"]["band"], result["fitted"]["bands"]["frequencies"]
+    lower, curve, upper = (np.concatenate(x) for x in (band["lower"], fitted, band["upper"]))
+    # a fit outside its band: the posterior is truncated by a bound or the frequencies bend within it
+    logger.info("68 %% band of the fit from %d samples: at most %.3g THz wide; the fit lies outside it by "
+                "up to %.2g THz", band["samples"], np.max(upper - lower), max(np.max(lower - curve), np.max(curve - upper), 0.0))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ rule uncertainty:
         element=cfg("reference", "element"),
         noise={  # the noise alone: fits.uncertainty.band_samples is the figures' business
             "elastic_gpa": cfg("fits", "uncertainty", "elastic_gpa"),
-            "force_constants_ev_a2": cfg("fits", "uncertainty", "force_constants_ev_a2"),
+            "force_constants_ev_a2": cfg(
+                "fits", "uncertainty", "force_constants_ev_a2"
+            ),
         },
         code_version=CODE_VERSION,
     message:
