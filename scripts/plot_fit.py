@@ -1,6 +1,6 @@
 """Figures of one fit: loss against iteration, and phonons (force-constant fits) or elastic bars.
 
-Inputs: fits, phonons (JSON; phonon and multi fits). Outputs: loss (PNG, PDF), properties (PNG, PDF).
+Inputs: fits, phonons (JSON; phonon and multi fits, with the fitted dispersion's 68 % band). Outputs: loss (PNG, PDF), properties (PNG, PDF).
 """
 
 import json
@@ -17,7 +17,7 @@ def run(inputs, outputs) -> None:
     if "phonons" in inputs.keys():
         phonons = json.loads(Path(inputs.phonons).read_text())
         figure = plotting.phonons({k: v["bands"] for k, v in phonons.items()},
-                                  {k: v["dos"] for k, v in phonons.items()})
+                                  {k: v["dos"] for k, v in phonons.items()}, phonons["fitted"].get("band"))
     else:
         figure = plotting.elastic_bars({"original": fits["original"]["properties"], "DFT": fits["reference"],
                                         "fitted": best_run(fits)["properties"]})

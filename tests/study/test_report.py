@@ -1,6 +1,10 @@
 """Tables built from rule outputs."""
 
-from ffdiff.study.report import check_table, fit_summary, fit_table, to_markdown
+import math
+
+import pytest
+
+from ffdiff.study.report import check_table, fit_summary, fit_table, plus_minus, to_markdown
 
 CHECK = {"potential": "sw", "structures": {
     "unitcell": {"equilibrium_cell_lengths": [5.43] * 3, "reference_cell_lengths": [5.47] * 3,
@@ -29,3 +33,40 @@ def test_fit_tables():
     summary = fit_summary([FITS])
     assert list(summary.fit) == ["original", "elastic_paper", "reference"]
     assert summary.parameters[1] == "epsilon = 1.90000, lam = 33.00000"
+
+
+ERRORS = {"potential": "sw", "objective": "elastic_paper",
+          "parameters": {"epsilon": {"value": 1.9, "std": 0.01234}, "lam": {"value": 33.0, "std": 0.987}},
+          "properties": {"C11": {"value": 150.0, "std": 2.345}, "C12": {"value": 70.0, "std": 0.0996},
+                         "C44": {"value": 60.0, "std": 123.0}}}
+
+
+@pytest.mark.parametrize(("value", "std", "text"), [
+    (1.914763, 0.01234, "1.915 ± 0.012"),
+    (157.117, 2.345, "157.1 ± 2.3"),
+    (157.117, 23.4, "157 ± 23"),
+    (1234.5, 123.0, "1230 ± 120"),
+    (1.0, 0.0996, "1.00 ± 0.10"),  # the std's rounding gains a digit: one decimal fewer
+    (1.5, 0.996, "1.5 ± 1.0"),
+    (-0.0001, 0.01, "0.000 ± 0.010"),  # no "-0.000"
+    (0.123456, 1.2e-7, "0.12345600 ± 0.00000012"),
+    (33.78673, 0.0, "33.7867 ± 0"),
+    (5.0, math.inf, "5 ± inf"),
+])
+def test_plus_minus_keeps_two_significant_digits_of_the_std(value, std, text):
+    assert plus_minus(value, std) == text
+
+
+def test_fit_summary_shows_the_fitted_rows_uncertainty():
+    summary = fit_summary([FITS], [ERRORS])
+    assert summary.parameters[1] == "epsilon = 1.900 ± 0.012, lam = 33.00 ± 0.99"
+    assert summary.parameters[0] == "epsilon = 2.00000, lam = 21.00000"  # the original: no error
+    lines = to_markdown(summary, digits=3).splitlines()
+    assert lines[0] == ("| potential | fit | parameters | C11 (GPa) | C12 (GPa) | C44 (GPa) | ν Γ optical (THz) "
+                        "| ν X max (THz) | ν L max (THz) |")
+    assert lines[3].startswith("| sw | elastic_paper | epsilon = 1.900 ± 0.012, lam = 33.00 ± 0.99 | "
+                               "150.0 ± 2.3 | 70.00 ± 0.10 | 60 ± 120 |")
+    assert lines[2].startswith("| sw | original | epsilon = 2.00000, lam = 21.00000 | 150.000 | 70.000 | 60.000 |")
+    assert lines[4] == "| DFT | reference |  | 153.000 | 57.000 | 75.000 |  |  |  |"
+    with pytest.raises(ValueError, match=r"no uncertainty for the fits \[\('sw', 'elastic_paper'\)\]"):
+        fit_summary([FITS], [])

@@ -119,6 +119,8 @@ def test_path_name_in_a_run_is_refused_before_any_job(tmp_path):
                  "['potentials']['sw']['lattice_constant']", id="potential-lattice-constant"),
     pytest.param(lambda c: c["gnn"]["trajectories"]["conditions"]["2000K_216"].update(repeat=12),
                  "['gnn']['trajectories']['conditions']['2000K_216']['repeat']", id="repeat"),
+    pytest.param(lambda c: c["fits"].update(uncertainty={"band_samples": 7}),
+                 "['fits']['uncertainty']['band_samples']", id="odd-band-samples"),  # antithetic pairs
 ])
 def test_schema_bounds_and_required_keys(edit, key):
     with pytest.raises(WorkflowError, match=re.escape(f"On instance{key}:")):

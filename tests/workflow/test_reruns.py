@@ -19,9 +19,12 @@ def test_fit_weight_reruns_that_fit_and_its_dependants(smoke_run, tmp_path):
         config["fits"]["weights"]["force_constants"] = 2.0
 
     plan = planned_jobs(smoke_run, edited_config(tmp_path / "weights.yaml", edit))
-    # the multi-objective fit of each potential, its landscape, phonons and figure, then the tables and page
-    assert plan == {"fit": 3, "landscape": 3, "phonon_properties": 3, "plot_fit": 3, "fit_table": 1,
-                    "fit_summary": 1, "lammps_check": 1, "results_page": 1, "all": 1}
+    # the multi-objective fit of each potential and its landscape; the potential's uncertainty (one job
+    # for all its fits), so the phonons (and their 68 % band) and figures of its phonon and multi fits;
+    # then the tables and page
+    assert plan == {"fit": 3, "landscape": 3, "uncertainty": 3, "phonon_properties": 6, "plot_fit": 6,
+                    "fit_table": 1, "uncertainty_table": 1, "fit_summary": 1, "lammps_check": 1,
+                    "results_page": 1, "all": 1}, plan
 
 
 def test_gnn_learning_rate_reruns_nothing_classical(smoke_run, tmp_path):

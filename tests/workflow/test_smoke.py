@@ -54,6 +54,10 @@ def test_fit_outputs(smoke_run):
     phonons = json.loads((smoke_run / "results/fits/phonon/sw/phonons.json").read_text())
     assert set(phonons) == {"original", "fitted", "DFT"}
     assert phonons["DFT"]["frequencies"]["Gamma"][-1] == pytest.approx(15.0987, abs=1e-3)
+    band, fitted = phonons["fitted"]["band"], phonons["fitted"]["bands"]["frequencies"]
+    assert band["samples"] == 8 and len(band["lower"]) == len(band["upper"]) == len(fitted)
+    for low, curve, high in zip(band["lower"], fitted, band["upper"], strict=True):
+        assert np.all(np.asarray(low) <= np.asarray(curve) + 1e-7) and np.all(np.asarray(curve) <= np.asarray(high) + 1e-7)
     thermal = phonons["DFT"]["thermal"]
     cv_300 = thermal["heat_capacity"][thermal["temperatures"].index(300.0)]
     assert 35 < cv_300 < 42  # J/K per mol of 2-atom primitive cells; experiment ≈ 2 × 19.8

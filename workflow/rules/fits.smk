@@ -174,6 +174,7 @@ rule phonon_properties:
         unpack(get_params_file),
         fits="results/fits/{objective}/{potential}/fits.json",
         phonopy="resources/reference/phonopy_params.yaml",
+        uncertainty="results/fits/uncertainty/{potential}.json",
     output:
         phonons="results/fits/{objective}/{potential}/phonons.json",
     log:
@@ -184,6 +185,8 @@ rule phonon_properties:
         lattice_constant=potential_cfg("lattice_constant"),
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
+        band_samples=cfg("fits", "uncertainty", "band_samples"),
+        seed=cfg("fits", "seed"),
         code_version=CODE_VERSION,
     message:
         "Phonon dispersion, DOS and thermal properties of the {wildcards.objective} fit of {wildcards.potential}"
@@ -252,6 +255,9 @@ rule fit_summary:
             "results/fits/{objective}/{potential}/fits.json",
             potential=POTENTIALS,
             objective=config["fits"]["objectives"],
+        ),
+        uncertainty=expand(
+            "results/fits/uncertainty/{potential}.json", potential=POTENTIALS
         ),
     output:
         markdown=report(

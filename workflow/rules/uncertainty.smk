@@ -19,7 +19,12 @@ rule uncertainty:
         lattice_constant=potential_cfg("lattice_constant"),
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),
-        noise=cfg("fits", "uncertainty"),
+        noise={  # the noise alone: fits.uncertainty.band_samples is the figures' business
+            "elastic_gpa": cfg("fits", "uncertainty", "elastic_gpa"),
+            "force_constants_ev_a2": cfg(
+                "fits", "uncertainty", "force_constants_ev_a2"
+            ),
+        },
         prior_all=cfg("fits", "all_parameters", "prior_relative_std"),
         code_version=CODE_VERSION,
     message:

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.data.phonopy import load_phonopy
+from ffdiff.fitting.bands import BAND_PERCENTILES, laplace_samples, sampled_band
 from ffdiff.fitting.objectives import (
     Loss,
     init_elastic_loss,
@@ -305,17 +306,51 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
     return {"axis0": axes[0], "axis1": axes[1], "loss": loss_grid(loss_fn, space, *axes)}
 
 
-def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=None) -> dict:
+def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=None, laplace: Mapping | None = None,
+                      band_samples: int = 32, seed: int = 0) -> dict:
     """Dispersion, DOS, thermal properties and high-symmetry frequencies of the original
-    parameters, the best fit and DFT, keyed by those labels."""
+    parameters, the best fit and DFT, keyed by those labels.
+
+    Given the fit's Laplace posterior (``laplace``: a :meth:`ffdiff.fitting.uncertainty.Laplace.to_dict`
+    with ``names``, ``theta`` and ``covariance``), the fitted entry also has ``"band"``: the 16th and
+    84th percentiles (``"lower"``, ``"upper"``, THz, in the layout of ``"bands"["frequencies"]``) of
+    the dispersions of ``band_samples`` parameter sets drawn from it with ``seed``
+    (:mod:`ffdiff.fitting.bands`), and how they were drawn.
+    """
     geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides)
     props = properties(geometry, Reference(None, phonon), space)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
     phonons = {label: with_force_constants(phonon, props.full_force_constants(p)) for label, p in sets.items()}
     phonons["DFT"] = phonon
-    return {label: {"bands": band_structure(ph), "dos": density_of_states(ph),
-                    "thermal": thermal_properties(ph), "frequencies": frequencies_at(ph)}
-            for label, ph in phonons.items()}
+    result = {label: {"bands": band_structure(ph), "dos": density_of_states(ph),
+                      "thermal": thermal_properties(ph), "frequencies": frequencies_at(ph)}
+              for label, ph in phonons.items()}
+    if laplace is not None:
+        result["fitted"]["band"] = posterior_band(props, geometry, best_run(fits)["x"], laplace,
+                                                  n_samples=band_samples, seed=seed)
+    return result
+
+
+def posterior_band(props: Properties, geometry: Geometry, theta, laplace: Mapping, *, n_samples: int,
+                   seed: int) -> dict:
+    """The 68 % band of the dispersion of a fit at ``theta`` (`[p]`, ``props.space``'s order) under
+    its Laplace posterior ``laplace`` (see :func:`phonon_properties`); every sample's force
+    constants come from the one compiled program of ``props``."""
+    space = props.space
+    if tuple(laplace["names"]) != space.names or not np.allclose(laplace["theta"], theta, rtol=1e-12, atol=0.0):
+        raise ValueError(f"the posterior is of {laplace['names']} at {laplace['theta']}; expected {list(space.names)} "
+                         f"at the fit's optimum {list(theta)}")
+    samples = laplace_samples(theta, laplace["covariance"], n_samples, seed, lower=space.interval[0],
+                              upper=space.interval[1])
+
+    def force_constants(t):
+        params = space.unpack(t)
+        _check_range(geometry.potential, space.base, params, geometry.skin)
+        return props.full_force_constants(params)
+
+    lower, upper = BAND_PERCENTILES
+    return {**sampled_band(force_constants, props.reference.phonon, samples), "percentiles": [lower, upper],
+            "samples": n_samples, "seed": seed}
 
 
 def load_reference(elastic_json, phonopy_params=None) -> Reference:

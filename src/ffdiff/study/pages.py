@@ -22,7 +22,10 @@ SECTIONS = [
      "optimum is their Table 3 (SW ε = 1.93516, λ = 33.7867; EDIP A = 7.19160, λ = 1.45777). The "
      "force-constant fits are exact least-squares optima at the DFT supercell geometry. The "
      "multi-objective fits weight both losses 1 (standard convention); the paper's Table 7 does not "
-     "state its weights or convention."),
+     "state its weights or convention. A fitted row gives each parameter and property as value ± one "
+     "standard deviation of the fit's Laplace posterior under the noise model `fits.uncertainty` "
+     "(`results/tables/uncertainty.csv`; the originals and DFT have none); ν is the highest phonon "
+     "frequency at Γ, X and L."),
     ("GNN energy and force errors", "gnn_metrics",
      "Energy (meV/atom) and force (eV/Å) errors of every trained model (`results/tables/gnn_metrics.md`): "
      "`train`/`test` are the training trajectory's splits, `snapshots_test` the pretraining snapshots' "

@@ -50,21 +50,33 @@ def landscape(grid: dict, fits: dict, starts=(0, 1)):
     return fig
 
 
-def phonons(curves: dict[str, dict], dos: dict[str, dict]):
-    """Dispersion (left) and DOS (right) for several force-constant sets, keyed by label."""
+def phonons(curves: dict[str, dict], dos: dict[str, dict], band: dict | None = None, band_of: str = "fitted"):
+    """Dispersion (left) and DOS (right) for several force-constant sets, keyed by label; ``band``
+    ({"lower", "upper"} in the layout of a curve's frequencies, THz, with ``"samples"``) is shaded
+    around the curve ``band_of`` and named in the legend as the Laplace posterior's 68 % band."""
+    from matplotlib.patches import Patch
+
     fig, (ax, ax_dos) = plt.subplots(1, 2, figsize=(7, 3.6), sharey=True,
                                      gridspec_kw={"width_ratios": [3, 1], "wspace": 0.05})
-    for k, (label, band) in enumerate(curves.items()):
-        for seg_d, seg_f in zip(band["distances"], band["frequencies"], strict=True):
+    handles = []
+    for k, (label, curve) in enumerate(curves.items()):
+        for seg_d, seg_f in zip(curve["distances"], curve["frequencies"], strict=True):
             ax.plot(seg_d, seg_f, color=f"C{k}", lw=1)
-        ax_dos.plot(dos[label]["total_dos"], dos[label]["frequency_points"], color=f"C{k}", lw=1, label=label)
-    ticks = [seg[0] for seg in band["distances"]] + [band["distances"][-1][-1]]
-    ax.set_xticks(ticks, band["labels"])
+        handles += ax_dos.plot(dos[label]["total_dos"], dos[label]["frequency_points"], color=f"C{k}", lw=1,
+                               label=label)
+        if band is not None and label == band_of:
+            for seg_d, low, high in zip(curve["distances"], band["lower"], band["upper"], strict=True):
+                for branch_low, branch_high in zip(np.transpose(low), np.transpose(high), strict=True):
+                    ax.fill_between(seg_d, branch_low, branch_high, color=f"C{k}", alpha=0.35, lw=0)
+            handles.append(Patch(color=f"C{k}", alpha=0.35,
+                                 label=f"{label}: 68 % band, Laplace\nposterior ({band['samples']} samples)"))
+    ticks = [seg[0] for seg in curve["distances"]] + [curve["distances"][-1][-1]]
+    ax.set_xticks(ticks, curve["labels"])
     ax.set_xlim(ticks[0], ticks[-1])
     for t in ticks:
         ax.axvline(t, color="0.8", lw=0.5)
     ax.set_ylabel("frequency (THz)")
-    ax_dos.legend(frameon=False, fontsize=7, loc="lower right")
+    ax_dos.legend(handles=handles, frameon=False, fontsize=7, loc="lower right")
     ax_dos.set_xlabel("DOS")
     return fig
 

@@ -71,8 +71,25 @@ def fit_table(fits_docs: list[dict]) -> pd.DataFrame:
     return table[lead + fitted + [c for c in table.columns if c not in lead + fitted]]
 
 
-def fit_summary(fits_docs: list[dict]) -> pd.DataFrame:
-    """Best fit per (potential, objective) beside the original parameters and DFT (C44 standard)."""
+# Summary columns of the property rows' keys: C (GPa, standard convention), highest frequency (THz).
+SUMMARY_PROPERTIES = {"C11": "C11 (GPa)", "C12": "C12 (GPa)", "C44": "C44 (GPa)", "nu_max_Gamma": "ν Γ optical (THz)",
+                      "nu_max_X": "ν X max (THz)", "nu_max_L": "ν L max (THz)"}
+
+
+def fit_summary(fits_docs: list[dict], uncertainties: list[dict] | None = None) -> pd.DataFrame:
+    """Best fit per (potential, objective) beside the original parameters and DFT (C44 standard).
+
+    Args:
+        fits_docs: :func:`ffdiff.fitting.potential_fit.fit_potential` results.
+        uncertainties: :func:`ffdiff.fitting.uncertainty.fit_uncertainty` results, one per fits doc
+            (any order); with them a fitted row's parameters and properties read "value ± std"
+            (:func:`plus_minus`), the originals and DFT stay numbers.
+    """
+    errors = {(u["potential"], u["objective"]): u for u in uncertainties or []}
+    missing = [(d["potential"], d["objective"]) for d in fits_docs if uncertainties is not None
+               and (d["potential"], d["objective"]) not in errors]
+    if missing:
+        raise ValueError(f"no uncertainty for the fits {missing}; got {sorted(errors)}")
     rows, seen = [], set()
     for doc in fits_docs:
         name = doc["potential"]
@@ -81,19 +98,36 @@ def fit_summary(fits_docs: list[dict]) -> pd.DataFrame:
             rows.append(_summary_row(name, "original", doc["original"]["params"], doc["fitted"],
                                      doc["original"]["properties"]))
         rows.append(_summary_row(name, doc["objective"], doc["best"]["params"], doc["fitted"],
-                                 best_run(doc)["properties"]))
+                                 best_run(doc)["properties"], errors.get((name, doc["objective"]))))
     if fits_docs:
         rows.append(_summary_row("DFT", "reference", {}, [], fits_docs[0]["reference"]))
     return pd.DataFrame(rows)
 
 
-def _summary_row(potential, fit, params, fitted, props) -> dict:
-    return {
-        "potential": potential, "fit": fit,
-        "parameters": ", ".join(f"{n} = {params[n]:.5f}" for n in fitted),
-        "C11 (GPa)": props["C11"], "C12 (GPa)": props["C12"], "C44 (GPa)": props["C44"],
-        "ν Γ optical (THz)": props.get("nu_max_Gamma"),
-    }
+def _summary_row(potential, fit, params, fitted, props, error: dict | None = None) -> dict:
+    """One summary row; with ``error`` (a fit_uncertainty result) its entries as "value ± std" text."""
+    def shown(kind, name, value):
+        return value if error is None else plus_minus(value, error[kind][name]["std"])
+
+    parameters = ", ".join(f"{n} = {params[n]:.5f}" if error is None else f"{n} = {shown('parameters', n, params[n])}"
+                           for n in fitted)
+    return {"potential": potential, "fit": fit, "parameters": parameters,
+            **{column: shown("properties", key, props[key]) if key in props else None
+               for key, column in SUMMARY_PROPERTIES.items()}}
+
+
+def plus_minus(value: float, std: float) -> str:
+    """``"value ± std"``, std to 2 significant digits and value rounded to the same decimal place
+    (1.914763, 0.01234 -> "1.915 ± 0.012"; 157.117, 23.4 -> "157 ± 23"; 1234.5, 123 -> "1230 ± 120");
+    a std that is 0 or not finite is shown as such beside the value to 6 significant digits."""
+    if not (math.isfinite(std) and std > 0):
+        return f"{value:.6g} ± {std:.2g}"
+    place = 1 - math.floor(math.log10(std))  # decimals of the std's second significant digit
+    if round(std, place) >= 10.0 ** (2 - place):  # rounding gained a digit (0.0996 -> 0.100)
+        place -= 1
+    step = 10.0 ** -place
+    value, std = round(value / step) * step + 0.0, round(std / step) * step  # + 0.0: no "-0.00"
+    return f"{value:.{max(place, 0)}f} ± {std:.{max(place, 0)}f}"
 
 
 GNN_COLUMNS = ["model", "condition", "energy_rmse_mev_atom", "energy_mae_mev_atom", "force_rmse", "force_mae"]
