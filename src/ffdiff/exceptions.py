@@ -18,3 +18,7 @@ class ParameterFileError(ValueError):
 
 class StructureError(ValueError):
     """A structure the potential cannot evaluate (wrong element, bad cell)."""
+
+
+class EquilibriumError(RuntimeError):
+    """A zero-pressure geometry that the solver did not reach, or that its neighbour list does not cover."""
