@@ -163,8 +163,10 @@ def _cutoff_of(potential: Potential, params: Params) -> Array:
 
 @functools.lru_cache(maxsize=64)
 def _list(structure: str, smallest: tuple[float, ...], radius: float, triplets: bool):
-    position, box = (np.asarray(v) for v in cell(structure, np.asarray(smallest)))
-    return neighbor_list(position, box, radius, triplets=triplets)
+    box = np.diag([smallest[0], smallest[0], smallest[-1]])  # numpy: may run while the caller traces
+    position = _structure(structure).fractional @ box
+    with jax.ensure_compile_time_eval():  # concrete arrays even while a caller's jit traces
+        return neighbor_list(position, box, radius, triplets=triplets)
 
 
 def _setup(potential: Potential, params: Params, structure: str, guess):
@@ -174,7 +176,7 @@ def _setup(potential: Potential, params: Params, structure: str, guess):
     nearby parameter sets (finite differences, fits, traced ones) share one list and one compiled
     program; concrete ``params`` whose cutoff reaches beyond it get their own list."""
     s = _structure(structure)
-    cutoff = potential.cutoff(potential.params())
+    cutoff = potential.cutoff(dict(potential.default_params))  # floats: potential.params() traces under jit
     if not _is_traced(params) and potential.cutoff(params) > RANGE_MARGIN * cutoff:
         cutoff = potential.cutoff(params)
     smallest, rows = _candidates(s, cutoff, guess)
