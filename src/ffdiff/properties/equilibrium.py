@@ -12,14 +12,15 @@ never by differentiating the solver's iterations (their number does not enter th
 
 Without a ``guess`` the Newton steps start from the lowest energy of a scan over the nearest-neighbour
 distance d ∈ [0.55, 0.95] × the potential's cutoff (diamond Si: d = 2.35 Å is 0.62 of SW's 3.77 Å, 0.75
-of EDIP's 3.12 Å, 0.73 of Tersoff's 3.2 Å); β-Sn is scanned at c/a = 0.55 and then relaxed in a and c.
+of EDIP's 3.12 Å, 0.73 of Tersoff's 3.2 Å), evaluated on the host with the parameters given (the
+defaults when they are traced); β-Sn is scanned at c/a = 0.55 and then relaxed in a and c.
 
-Neighbour lists store image shifts in fractional form (r_ij = r_j − r_i + S·h), so one list serves every
-cell it was built for or any stretch of it: the list is built on the host for the smallest cell the solver
-starts from (the scan's, or 0.85 × ``guess``) with the range :data:`RANGE_MARGIN` × the cutoff, and it
-holds every pair within the cutoff of any cell no smaller along each axis. The solution is checked
-against that (with the cutoff of the actual parameters) and against convergence; a failed check raises
-:class:`~ffdiff.exceptions.EquilibriumError` on concrete values and gives NaN inside ``jit``/``grad``.
+Neighbour lists store image shifts in fractional form (r_ij = r_j − r_i + S·h), so a list built for one
+cell with range R holds every pair within R·s of any stretch of it by s ≥ 1 along each axis. The list is
+built on the host for :data:`GUESS_HEADROOM` × the starting cell with range :data:`RANGE_MARGIN` × the
+cutoff. The solution is checked to be covered (stretch × range ≥ the cutoff of the actual parameters),
+converged and a minimum; a failed check raises :class:`~ffdiff.exceptions.EquilibriumError` on concrete
+values and gives NaN inside ``jit``/``grad``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = ["STRUCTURES", "cell", "equilibrium", "equilibrium_lattice_constant", 
 #: parameters are traced): parameter sets whose cutoff is up to 5 % longer are served by the same list.
 RANGE_MARGIN = 1.05
 SCAN = (0.55, 0.95, 41)  # nearest-neighbour distance / cutoff: from, to, points
-GUESS_HEADROOM = 0.85  # the list built from a guess serves cells down to this fraction of it
+GUESS_HEADROOM = 0.9  # the list serves cells down to this fraction of the start
 TOLERANCE = 1e-12  # relative size of a further Newton step at the solution
 MAX_STEPS = 60
 MAX_STRETCH = 0.05  # largest relative change of a cell parameter in one Newton step
@@ -109,22 +110,27 @@ def _is_traced(tree) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
-def _candidates(s: Structure, cutoff: float, guess) -> tuple[np.ndarray, np.ndarray]:
-    """(smallest cell the list must serve `[n_params]`, `[k, n_params]` cells to start from: the lowest
-    in energy is taken; one row for a ``guess``, the scan otherwise)."""
+def _start(potential: Potential, params: Params, s: Structure, structure: str, cutoff: float, guess) -> np.ndarray:
+    """`[n_params]` cell to start the Newton steps from: ``guess``, or the lowest energy of the scan, evaluated
+    on the host with ``params`` (concrete ones; the caller passes the defaults for traced ones)."""
     ratio = s.c_over_a or 1.0
+    keep = slice(0, s.n_params)
     if guess is not None:
         g = np.atleast_1d(np.asarray(guess, dtype=np.float64))
         if g.size not in (1, s.n_params):
             raise ValueError(f"expected a guess of {s.n_params} cell parameter(s) in Å, got {g.tolist()}")
-        rows = np.array([[g[0], g[-1] if g.size == 2 else ratio * g[0]]])
-        smallest = GUESS_HEADROOM * rows[0]
-    else:
-        a = np.linspace(*SCAN) * cutoff / s.nearest_neighbor()
-        rows = np.stack([a, ratio * a], axis=1)
-        smallest = rows[0]
-    keep = slice(0, s.n_params) if s.n_params == 2 else slice(0, 1)
-    return smallest[keep], rows[:, keep]
+        return np.array([g[0], g[-1] if g.size == 2 else ratio * g[0]])[keep]
+    a = np.linspace(*SCAN) * cutoff / s.nearest_neighbor()
+    rows = np.stack([a, ratio * a], axis=1)[:, keep]
+    nbrs = _list(structure, tuple(rows[0]), RANGE_MARGIN * cutoff, potential.triplets)
+    with jax.ensure_compile_time_eval():  # concrete energies even while a caller's jit traces
+        energies = np.asarray(_scan(potential, structure, params, jnp.asarray(rows), nbrs))
+    return rows[np.nanargmin(energies)]
+
+
+@functools.partial(jax.jit, static_argnames=("potential", "structure"))
+def _scan(potential: Potential, structure: str, params: Params, rows, nbrs):
+    return jax.vmap(lambda x: _energy_fn(potential, structure, nbrs)(x, params))(rows)
 
 
 def _newton(f, x0):
@@ -170,18 +176,23 @@ def _list(structure: str, smallest: tuple[float, ...], radius: float, triplets: 
 
 
 def _setup(potential: Potential, params: Params, structure: str, guess):
-    """(starting cells `[k, n_params]`, smallest cell served, neighbour list) on the host.
+    """(`[1, n_params]` starting cell, smallest cell served, neighbour list) on the host.
 
     The list's range is :data:`RANGE_MARGIN` × the cutoff of the potential's default parameters, so that
     nearby parameter sets (finite differences, fits, traced ones) share one list and one compiled
-    program; concrete ``params`` whose cutoff reaches beyond it get their own list."""
+    program; concrete ``params`` whose cutoff reaches beyond it get their own list. It serves cells down
+    to :data:`GUESS_HEADROOM` × the start along each axis, which keeps it to the first shells (EDIP and
+    Tersoff in diamond: the 4 bonds)."""
     s = _structure(structure)
-    cutoff = potential.cutoff(dict(potential.default_params))  # floats: potential.params() traces under jit
+    defaults = {k: float(v) for k, v in potential.default_params.items()}  # potential.params() traces under jit
+    cutoff = potential.cutoff(defaults)
+    host = defaults if _is_traced(params) else params
     if not _is_traced(params) and potential.cutoff(params) > RANGE_MARGIN * cutoff:
         cutoff = potential.cutoff(params)
-    smallest, rows = _candidates(s, cutoff, guess)
+    start = _start(potential, host, s, structure, cutoff, guess)
+    smallest = GUESS_HEADROOM * start
     nbrs = _list(structure, tuple(float(v) for v in smallest), RANGE_MARGIN * cutoff, potential.triplets)
-    return jnp.asarray(rows), jnp.asarray(smallest), nbrs
+    return jnp.asarray(start[None]), jnp.asarray(smallest), nbrs
 
 
 def _energy_fn(potential: Potential, structure: str, nbrs):
