@@ -11,7 +11,7 @@ from ase import Atoms
 from ffdiff import get_potential, neighbor_list
 from ffdiff.exceptions import EquilibriumError
 from ffdiff.properties import equilibrium_lattice_constant, relaxed_elastic_constants
-from ffdiff.properties.equilibrium import STRUCTURES, equilibrium
+from ffdiff.properties.equilibrium import STRUCTURES, equilibrium_crystal
 
 STEP = 1e-4  # relative parameter step (absolute for parameters that are 0): truncation ~1e-8 relative
 
@@ -58,7 +58,7 @@ def test_relaxed_elastic_gradient_matches_finite_differences(name):
 
     fn = jax.jit(lambda p: jax.jacrev(moduli, has_aux=True)(p)[::-1])  # (value, jacobian)
     c, jac = (np.asarray(fn(params)[0]), fn(params)[1])
-    assert float(equilibrium(name, params)["bulk_modulus"]) == pytest.approx((c[0] + 2 * c[1]) / 3, rel=1e-10)
+    assert float(equilibrium_crystal(name, params)["bulk_modulus"]) == pytest.approx((c[0] + 2 * c[1]) / 3, rel=1e-10)
     for key in params:
         fd, h = _central(fn, params, key)
         ad = np.asarray(jac[key])
@@ -95,7 +95,7 @@ def test_gradient_is_implicit_not_unrolled():
 def test_published_diamond_energy(name, energy):
     """SW −2ε per atom (cohesive energy 4.3365 eV; 4.3366 with LAMMPS's ε = 2.1683); EDIP −4.650 eV;
     Tersoff Si(B) −4.6304 eV."""
-    result = equilibrium(name, get_potential(name).params())
+    result = equilibrium_crystal(name, get_potential(name).params())
     assert float(result["energy_per_atom"]) == pytest.approx(energy, abs=5e-5 if name != "sw" else 1e-9)
 
 
@@ -133,7 +133,7 @@ def test_matches_lammps_box_relaxation(name, structure):
     from ffdiff.interop.lammps import relax_cell
 
     params = get_potential(name).params()
-    ours = equilibrium(name, params, structure)
+    ours = equilibrium_crystal(name, params, structure)
     a, c = float(ours["lattice_constant"]), float(ours.get("c", ours["lattice_constant"]))
     frac = STRUCTURES[structure].fractional
     atoms = Atoms(f"Si{len(frac)}", scaled_positions=frac, cell=np.diag([1.01 * a, 1.01 * a, 1.01 * c]), pbc=True)
@@ -146,7 +146,7 @@ def test_matches_lammps_box_relaxation(name, structure):
 def test_phase_order_and_failure():
     """SW's diamond is below its β-Sn; a guess with no minimum in reach is refused, not returned."""
     params = get_potential("sw").params()
-    assert float(equilibrium("sw", params, "beta_sn")["energy_per_atom"]) > -4.3365
+    assert float(equilibrium_crystal("sw", params, "beta_sn")["energy_per_atom"]) > -4.3365
     with pytest.raises(EquilibriumError, match="sw diamond"):
         equilibrium_lattice_constant("sw", params, guess=9.0)  # every pair beyond the cutoff: flat energy
     with pytest.raises(ValueError, match="unknown structure"):

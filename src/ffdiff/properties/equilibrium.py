@@ -41,7 +41,7 @@ from ffdiff.properties.elastic import elastic_constants
 from ffdiff.typing import Array, Params
 from ffdiff.units import EV_PER_A3_TO_GPA
 
-__all__ = ["STRUCTURES", "cell", "equilibrium", "equilibrium_lattice_constant", "relaxed_elastic_constants"]
+__all__ = ["STRUCTURES", "cell", "equilibrium_crystal", "equilibrium_lattice_constant", "relaxed_elastic_constants"]
 
 #: The list's range over the cutoff (at the parameters given, or at the potential's defaults when the
 #: parameters are traced): parameter sets whose cutoff is up to 5 % longer are served by the same list.
@@ -223,7 +223,7 @@ def _solve(potential: Potential, structure: str, params: Params, rows, smallest,
 
 @functools.partial(jax.jit, static_argnames=("potential", "structure", "elastic"))
 def _program(potential: Potential, structure: str, params: Params, rows, smallest, nbrs, elastic: bool):
-    """Everything :func:`equilibrium` (or, with ``elastic``, :func:`relaxed_elastic_constants`) returns,
+    """Everything :func:`equilibrium_crystal` (or, with ``elastic``, :func:`relaxed_elastic_constants`) returns,
     and the checks."""
     x0, ok, checks = _solve(potential, structure, params, rows, smallest, nbrs)
     x0 = guard(x0, ~ok)
@@ -262,7 +262,7 @@ def _run(potential, params: Params, structure: str, guess, elastic: bool) -> dic
 
 def equilibrium_lattice_constant(potential: str | Potential, params: Params, structure: str = "diamond",
                                  guess=None) -> Array:
-    """Lattice constant a0 in Å at zero pressure (for β-Sn with c relaxed too; see :func:`equilibrium`).
+    """Lattice constant a0 in Å at zero pressure (for β-Sn with c relaxed too; see :func:`equilibrium_crystal`).
 
     Args:
         potential: a name (``"sw"``, ``"edip"``, ``"tersoff"``) or a :class:`~ffdiff.potentials.Potential`.
@@ -273,10 +273,10 @@ def equilibrium_lattice_constant(potential: str | Potential, params: Params, str
     Raises:
         EquilibriumError: no converged minimum, or the list does not cover it (NaN instead when traced).
     """
-    return equilibrium(potential, params, structure, guess)["lattice_constant"]
+    return equilibrium_crystal(potential, params, structure, guess)["lattice_constant"]
 
 
-def equilibrium(potential: str | Potential, params: Params, structure: str = "diamond", guess=None) -> dict:
+def equilibrium_crystal(potential: str | Potential, params: Params, structure: str = "diamond", guess=None) -> dict:
     """The zero-pressure crystal: every entry differentiable in ``params``.
 
     Returns:
