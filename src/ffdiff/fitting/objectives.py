@@ -21,6 +21,7 @@ import numpy as np
 
 from ffdiff.neighbors import NeighborList
 from ffdiff.properties.elastic import elastic_constants, paper_convention
+from ffdiff.properties.equilibrium import equilibrium_lattice_constant
 from ffdiff.properties.phonons import force_constant_rows, force_constants
 from ffdiff.typing import Array, EnergyFn, Params
 
@@ -152,6 +153,23 @@ def _force_constant_rows_residual(energy_fn: EnergyFn, params: Params, data) -> 
     return (jnp.sqrt(counts)[:, None, None, None] * (rows - ref_rows)).ravel(), rows
 
 
+def at_own_lattice(potential, loss: Loss) -> Loss:
+    """``loss`` (elastic or force-constant) evaluated on its structure scaled to the potential's own
+    zero-pressure lattice constant a0(params) of diamond
+    (:func:`ffdiff.properties.equilibrium.equilibrium_lattice_constant`, differentiable by implicit
+    differentiation): ``loss.data`` holds positions and box for a = 1 Å and a neighbour list that
+    serves every scale the fit reaches (see :class:`ffdiff.fitting.potential_fit.Geometry`). The elastic
+    loss's aux gains ``"lattice_constant"`` (Å)."""
+    return Loss(_shared(_scaled, potential, loss.fn.func), loss.data)
+
+
+def _scaled(potential, kind: Callable, params: Params, data) -> tuple[Array, Any]:
+    unit_position, unit_box, *rest = data
+    a0 = equilibrium_lattice_constant(potential, params)
+    value, aux = kind(potential.energy, params, (a0 * unit_position, a0 * unit_box, *rest))
+    return value, ({**aux, "lattice_constant": a0} if isinstance(aux, dict) else aux)
+
+
 def _norm(residual: Array, aux: Any) -> tuple[Array, Any]:
     return jnp.sqrt(jnp.sum(residual ** 2)), aux
 
@@ -169,6 +187,10 @@ def residuals(loss: Loss) -> dict[str, Loss]:
     if loss.parts:
         return {target: r for _, _, part in loss.parts for target, r in residuals(part).items()}
     fn = loss.fn
+    if isinstance(fn, functools.partial) and fn.func is _scaled:  # at_own_lattice: the same scaling
+        potential, kind = fn.args
+        target, residual_fn = _RESIDUALS[kind]
+        return {target: Loss(_shared(_scaled, potential, residual_fn), loss.data)}
     if not (isinstance(fn, functools.partial) and fn.func in _RESIDUALS):
         raise ValueError(f"expected a loss of init_elastic_loss or init_force_constant_loss, got {fn!r}")
     target, residual_fn = _RESIDUALS[fn.func]
