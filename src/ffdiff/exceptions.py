@@ -22,3 +22,7 @@ class StructureError(ValueError):
 
 class UnidentifiableParametersError(ValueError):
     """Parameters the data cannot pin down: a singular Gauss–Newton matrix JᵀWJ."""
+
+
+class EquilibriumError(RuntimeError):
+    """A zero-pressure geometry that the solver did not reach, or that its neighbour list does not cover."""

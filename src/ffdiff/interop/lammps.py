@@ -102,6 +102,22 @@ def evaluate(atoms: Atoms, potential: str, params: dict, *, relax: bool = False)
     return {"energy": energy, "forces": forces @ rotation, "stress": voigt}
 
 
+def relax_cell(atoms: Atoms, potential: str, params: dict, *, couple: str = "iso", rounds: int = 3) -> dict:
+    """Energy (eV) and cell lengths (Å) after LAMMPS minimises the energy over positions and an
+    orthogonal cell at zero pressure (``fix box/relax <couple> 0.0``: ``"iso"`` keeps the shape, ``"aniso"``
+    relaxes the three lengths apart), restarted ``rounds`` times (box/relax measures strain from the cell
+    a minimisation starts with), and the remaining pressure (bar)."""
+    rotated, _ = _lammps_cell(atoms)
+    with _session(rotated, potential, params) as lmp:
+        lmp.commands_list([f"fix relax all box/relax {couple} 0.0 vmax 0.001", "min_style cg",
+                           "thermo_style custom pe press", "thermo_modify norm no"])
+        for _ in range(rounds):
+            lmp.command("minimize 0.0 0.0 10000 100000")
+        lmp.command("run 0")
+        lo, hi, *_ = lmp.extract_box()
+        return {"energy": lmp.get_thermo("pe"), "lengths": np.subtract(hi, lo), "pressure": lmp.get_thermo("press")}
+
+
 def md_snapshot(atoms: Atoms, potential: str, params: dict, schedule: list[tuple[float, float, int]],
                 seed: int) -> Atoms:
     """Nosé–Hoover NVT, 1 fs steps; ``schedule`` is [(T_start K, T_stop K, steps), ...]."""
