@@ -70,3 +70,25 @@ def test_fit_summary_shows_the_fitted_rows_uncertainty():
     assert lines[4] == "| DFT | reference |  | 153.000 | 57.000 | 75.000 |  |  |  |"
     with pytest.raises(ValueError, match=r"no uncertainty for the fits \[\('sw', 'elastic_paper'\)\]"):
         fit_summary([FITS], [])
+
+
+def test_variants_table_and_figure(tmp_path):
+    """Parameter columns of every potential between the variant and the fit, each potential's empty where
+    it lacks one; the figure is written for a table with rows and for an empty one."""
+    from ffdiff.study.plotting import multi_variants, save
+    from ffdiff.study.report import variants_table
+
+    common = {"convention": "paper", "fc_geometry": "own", "norm": "frobenius", "method": "BFGS", "loss": 98.7,
+              "converged": True, "n_iter": 7, "grad_norm": 1e-7, "C11": 153.5, "C12": 50.3, "C44": 66.9,
+              "C44_paper": 133.9, "fc_lattice_constant": 5.43, "loss_at_table7": 98.8}
+    rows = [{"potential": "sw", **common, "epsilon": 1.811, "lam": 34.58, "d_epsilon": 9e-4, "d_lam": -1e-3,
+             "table7_distance": 1e-3, "matches_table7": False},
+            {"potential": "edip", **common, "A": 6.73, "lam": 1.3966, "d_A": 8.8e-4, "d_lam": 2e-5,
+             "table7_distance": 8.8e-4, "matches_table7": False}]
+    table = variants_table(rows)
+    assert list(table.columns[4:8]) == ["method", "epsilon", "lam", "A"]
+    assert list(table.columns[-5:]) == ["d_epsilon", "d_lam", "d_A", "table7_distance", "matches_table7"]
+    assert table["A"].isna().tolist() == [True, False]
+    for name, data in (("full", table), ("empty", variants_table([]))):
+        save(multi_variants(data, 1e-4), [tmp_path / f"{name}.png"])
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000

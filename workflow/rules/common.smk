@@ -295,6 +295,31 @@ def get_gnn_tests():
     )
 
 
+def get_variant_params_files(wildcards):
+    """The starting parameter files of the potentials that config gives one, named
+    ``params_file_<potential>`` (multi_variants fits every potential in one job)."""
+    return {
+        f"params_file_{name}": config["potentials"][name]["params_file"]
+        for name in POTENTIALS
+        if config["potentials"][name].get("params_file")
+    }
+
+
+def get_variant_potentials():
+    """Per potential: its fitted parameters, lattice constant and parameter overrides."""
+    keys = ("fitted", "lattice_constant", "params")
+    return {
+        name: canonical({key: config["potentials"][name][key] for key in keys})
+        for name in POTENTIALS
+    }
+
+
+def get_table7():
+    """The paper's Table 7 optimum of each potential it covers, ``{potential: {parameter: value}}``."""
+    table7 = config["fits"]["table7"]
+    return canonical({name: table7[name] for name in POTENTIALS if name in table7})
+
+
 def get_final_output():
     return [
         "results/tables/gnn_metrics.md",
@@ -304,6 +329,9 @@ def get_final_output():
         "results/tables/fit_summary.md",
         "results/tables/lammps_check.csv",
         "results/tables/uncertainty.csv",
+        "results/tables/multi_variants.csv",
+        "results/figures/multi_variants.png",
+        "results/figures/multi_variants.pdf",
         *get_fit_tables(),
         *get_fit_figures(),
         *get_pareto_outputs(),

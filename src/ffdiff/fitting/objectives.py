@@ -213,6 +213,20 @@ def _regularization(params: Params, data) -> tuple[Array, None]:
     return sum(((params[k] - origin[k]) / scale[k]) ** 2 for k in origin), None
 
 
+def squared(loss: Loss) -> Loss:
+    """``loss(params)²`` with ``loss``'s data and aux: a squared norm ‖·‖_F² of a Frobenius loss. Every
+    squared loss of one kind shares one ``fn``. A weighted sum is squared part by part,
+    Σ_k w_k · loss_k², which keeps its parts (compiled apart)."""
+    if loss.parts:
+        return init_weighted_loss({name: squared(part) for name, _, part in loss.parts}, loss.weights)
+    return Loss(_shared(_squared, loss.fn), loss.data)
+
+
+def _squared(fn: Callable, params: Params, data) -> tuple[Array, Any]:
+    value, aux = fn(params, data)
+    return value ** 2, aux
+
+
 def regularized(loss: Loss, origin: Mapping[str, float], strength: float) -> Loss:
     """``loss`` + strength · :func:`init_regularization` (``origin``), as a weighted sum whose parts
     are ``"fit"`` (``loss`` itself, so its compiled program is that of the plain fit) and

@@ -82,9 +82,10 @@ class Geometry:
         nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
         return jax.device_put(position), jax.device_put(box), nbrs
 
-    def supercell(self, params: Params):
+    def supercell(self, params: Params, scale: float = 1.0):
+        """Phonopy's supercell, uniformly stretched by ``scale`` (1: the DFT geometry)."""
         cell = self.phonon.supercell
-        position, box = np.asarray(cell.positions), np.asarray(cell.cell)
+        position, box = scale * np.asarray(cell.positions), scale * np.asarray(cell.cell)
         nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
         return jax.device_put(position), jax.device_put(box), nbrs
 
@@ -106,23 +107,25 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
                weights: Mapping[str, float] | None = None) -> Loss:
     """``loss(params)`` of one objective (see module docstring)."""
     if objective.startswith("elastic_"):
-        return _elastic_loss(geometry, reference, params, objective.removeprefix("elastic_"))
+        return elastic_loss(geometry, reference, params, objective.removeprefix("elastic_"))
     if objective == "phonon":
-        return _force_constant_loss(geometry, reference, params)
+        return force_constant_loss(geometry, reference, params)
     if objective == "multi":
-        return init_weighted_loss({"elastic": _elastic_loss(geometry, reference, params),
-                                   "force_constants": _force_constant_loss(geometry, reference, params)},
+        return init_weighted_loss({"elastic": elastic_loss(geometry, reference, params),
+                                   "force_constants": force_constant_loss(geometry, reference, params)},
                                   dict(weights or {}))
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
 
 
-def _elastic_loss(geometry: Geometry, reference: Reference, params: Params, convention: str = "standard") -> Loss:
+def elastic_loss(geometry: Geometry, reference: Reference, params: Params, convention: str = "standard") -> Loss:
+    """‖C − C_ref‖_F (GPa) of the 8-atom crystal in ``convention`` (``"standard"`` or ``"paper"``)."""
     return init_elastic_loss(geometry.potential.energy, *geometry.crystal(params), reference.elastic,
                              convention=convention)
 
 
-def _force_constant_loss(geometry: Geometry, reference: Reference, params: Params) -> Loss:
-    return init_force_constant_loss(geometry.potential.energy, *geometry.supercell(params),
+def force_constant_loss(geometry: Geometry, reference: Reference, params: Params, scale: float = 1.0) -> Loss:
+    """‖Φ − Φ_ref‖_F (eV/Å²) of phonopy's supercell stretched by ``scale`` against the DFT force constants."""
+    return init_force_constant_loss(geometry.potential.energy, *geometry.supercell(params, scale),
                                     reference.phonon.force_constants, orbits=symmetry_orbits(reference.phonon))
 
 
@@ -192,8 +195,8 @@ def properties(geometry: Geometry, reference: Reference, space: ParameterSpace) 
     against the targets ``reference`` has."""
     phonon = reference.phonon is not None
     elastic = reference.elastic is not None
-    return Properties(reference, space, _elastic_loss(geometry, reference, space.base) if elastic else None,
-                      _force_constant_loss(geometry, reference, space.base) if phonon else None,
+    return Properties(reference, space, elastic_loss(geometry, reference, space.base) if elastic else None,
+                      force_constant_loss(geometry, reference, space.base) if phonon else None,
                       symmetry_orbits(reference.phonon) if phonon else None)
 
 

@@ -237,3 +237,28 @@ def pareto_front(front: dict):
            title=f"{front['potential'].upper()}: elastic against force-constant fit")
     ax.legend(frameon=False, fontsize=7)
     return fig
+
+
+def multi_variants(table, rtol: float):
+    """Each variant's fitted parameters relative to the paper's Table 7 (θ / θ_Table7 − 1, symlog), one
+    panel per potential, one marker per parameter (the first optimizer's fit); the band is ±``rtol``."""
+    potentials = list(dict.fromkeys(table["potential"])) or ["none"]
+    fig, axes = plt.subplots(1, len(potentials), figsize=(4.2 * len(potentials), 3.6), squeeze=False, sharey=True)
+    for ax, potential in zip(axes[0], potentials, strict=True):
+        rows = table[table["potential"] == potential]
+        rows = rows[rows["method"] == rows["method"].iloc[0]] if len(rows) else rows
+        labels = [f"{r.convention}/{r.fc_geometry}/{r.norm}" for r in rows.itertuples()]
+        x = np.arange(len(rows))
+        for k, column in enumerate(c for c in table.columns if c.startswith("d_") and rows[c].notna().any()):
+            ax.plot(x, rows[column], ls="none", marker="os^"[k % 3], color=f"C{k}", label=column.removeprefix("d_"))
+        ax.axhspan(-rtol, rtol, color="0.85", zorder=0)
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        ax.set_xticks(x, labels, fontsize=7, rotation=45, ha="right")
+        ax.set_yscale("symlog", linthresh=rtol)
+        ax.set_title(potential.upper())
+        if len(rows):
+            ax.legend(frameon=False, fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no potential with a Table 7 entry", ha="center", transform=ax.transAxes)
+    axes[0][0].set_ylabel("θ / θ(Table 7) − 1")
+    return fig

@@ -293,3 +293,18 @@ def uncertainty_table(docs: list[dict]) -> pd.DataFrame:
             for doc in docs for kind, key in (("parameter", "parameters"), ("property", "properties"))
             for name, entry in doc[key].items()]
     return pd.DataFrame(rows, columns=["potential", "objective", "quantity", "value", "std", "kind"])
+
+
+_VARIANT_HEAD = ["potential", "convention", "fc_geometry", "norm", "method"]
+_VARIANT_TAIL = ["loss", "converged", "n_iter", "grad_norm", "C11", "C12", "C44", "C44_paper", "fc_lattice_constant",
+                 "loss_at_table7"]
+
+
+def variants_table(rows: list[dict]) -> pd.DataFrame:
+    """:func:`ffdiff.fitting.variants.variant_rows` as a table: the variant and optimizer, every fitted
+    parameter of any potential (empty where one lacks it), the fit and its properties, then each
+    parameter's relative distance to Table 7, the largest, and the verdict."""
+    known = {*_VARIANT_HEAD, *_VARIANT_TAIL, "table7_distance", "matches_table7"}
+    names = list(dict.fromkeys(k for row in rows for k in row if k not in known and not k.startswith("d_")))
+    return pd.DataFrame(rows, columns=[*_VARIANT_HEAD, *names, *_VARIANT_TAIL, *(f"d_{n}" for n in names),
+                                       "table7_distance", "matches_table7"])
