@@ -2,7 +2,7 @@
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), params_file (optional).
 Params: fitted (names or "all"), optimizers, n_starts, seed, spread, maxiter, lattice_constant, overrides,
-element, weights, regularization. Outputs: fits (JSON, all runs with histories), params (best, JSON),
+element, weights, regularization, geometry. Outputs: fits (JSON, all runs with histories), params (best, JSON),
 lammps (best, LAMMPS).
 Wildcards: objective, potential.
 """
@@ -19,6 +19,7 @@ def run(wildcards, inputs, params, outputs) -> None:
         lattice_constant=params.lattice_constant, fitted=params.fitted, optimizers=params.optimizers,
         n_starts=params.n_starts, seed=params.seed, spread=params.spread, maxiter=params.maxiter,
         overrides=start, weights=params.weights, regularization=params.regularization,
+        geometry=params.geometry,
     )
     write_json(outputs.fits, result)
     save_params(outputs.params, wildcards.potential, result["best"]["params"])

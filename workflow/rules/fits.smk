@@ -68,6 +68,7 @@ rule fit:
         spread=cfg("fits", "start_spread"),
         maxiter=cfg("fits", "maxiter"),
         regularization=cfg("fits", "regularization"),
+        geometry=cfg("fits", "geometry"),
         weights=lambda wildcards: (
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
@@ -101,6 +102,7 @@ use rule fit as fit_all_parameters with:
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
         regularization=cfg("fits", "all_parameters", "regularization"),
+        geometry=cfg("fits", "all_parameters", "geometry"),
         code_version=CODE_VERSION,
     message:
         "Fitting every parameter of {wildcards.potential} to {wildcards.objective}"

@@ -247,6 +247,6 @@ def pareto_potential(name: str, reference: Reference, *, lattice_constant: float
                                           overrides=overrides)
     front = pareto_front(parts, space, points=points, scalarization=scalarization, maxiter=maxiter)
     for point in front["points"]:
-        _check_range(geometry.potential, space.base, space.unpack(jnp.asarray(point["x"])), geometry.skin)
+        _check_range(geometry, space.base, space.unpack(jnp.asarray(point["x"])))
     return {"potential": name, "fitted": list(fitted),
             "original": {k: float(v) for k, v in space.base.items()}, **front}

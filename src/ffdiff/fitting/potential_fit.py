@@ -20,6 +20,7 @@ from ffdiff.data.phonopy import load_phonopy
 from ffdiff.fitting.bands import BAND_PERCENTILES, laplace_samples, sampled_band
 from ffdiff.fitting.objectives import (
     Loss,
+    at_own_lattice,
     init_elastic_loss,
     init_force_constant_loss,
     init_weighted_loss,
@@ -29,6 +30,7 @@ from ffdiff.fitting.optimize import FitResult, Objective, compile_objective, eva
 from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.neighbors import neighbor_list
 from ffdiff.potentials import Potential, get_potential
+from ffdiff.properties.equilibrium import equilibrium_lattice_constant
 from ffdiff.properties.phonons import (
     band_structure,
     density_of_states,
@@ -68,38 +70,72 @@ class Geometry:
     """Structures a potential is evaluated on: 8-atom cell at ``a`` and phonopy's supercell.
 
     Neighbour lists are built for the starting parameters with ``skin`` of head room: zero unless
-    the fit moves the cutoff, which keeps the triplet lists (and Hessians) ~20× smaller.
+    the fit moves the cutoff or the lattice, which keeps the triplet lists (and Hessians) ~20× smaller.
+
+    With ``relaxed`` the structures follow the potential's own zero-pressure lattice constant a0(θ)
+    (:func:`ffdiff.fitting.objectives.at_own_lattice`): :meth:`crystal` and :meth:`supercell` then
+    give positions and box for a = 1 Å (phonopy's supercell divided by the DFT lattice constant) and
+    a list built at a0 of the parameters given, which serves every a0 whose cutoff sphere stays within
+    its skin (checked after each fit by :func:`_check_range`).
     """
 
     potential: Potential
     lattice_constant: float
     phonon: object | None
     skin: float = 0.0
+    relaxed: bool = False
+
+    def a(self, params: Params) -> float:
+        """The lattice constant (Å) the structures have at ``params``: a0(params) if relaxed."""
+        if self.relaxed:
+            return float(equilibrium_lattice_constant(self.potential, params))
+        return self.lattice_constant
 
     def crystal(self, params: Params):
+        if self.relaxed:
+            return self._per_a0(params, DIAMOND, np.eye(3))
         box = self.lattice_constant * np.eye(3)
-        position = DIAMOND @ box
-        nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
-        return jax.device_put(position), jax.device_put(box), nbrs
+        return self._listed(params, DIAMOND @ box, box)
 
     def supercell(self, params: Params, scale: float = 1.0):
-        """Phonopy's supercell, uniformly stretched by ``scale`` (1: the DFT geometry)."""
-        cell = self.phonon.supercell
-        position, box = scale * np.asarray(cell.positions), scale * np.asarray(cell.cell)
-        nbrs = neighbor_list(position, box, self.potential.cutoff(params), skin=self.skin)
+        """Phonopy's supercell, uniformly stretched by ``scale`` (1: the DFT geometry; relaxed: per Å
+        of a0, ``scale`` unused)."""
+        position, box = np.asarray(self.phonon.supercell.positions), np.asarray(self.phonon.supercell.cell)
+        if self.relaxed:
+            unit = 1.0 / dft_lattice_constant(self.phonon)
+            return self._per_a0(params, unit * position, unit * box)
+        return self._listed(params, scale * position, scale * box)
+
+    def _listed(self, params: Params, position, box, at: float = 1.0):
+        """(position, box, list) on the device, the list built for the structure stretched by ``at``."""
+        nbrs = neighbor_list(at * position, at * box, self.potential.cutoff(params), skin=self.skin)
         return jax.device_put(position), jax.device_put(box), nbrs
 
+    def _per_a0(self, params: Params, unit_position, unit_box):
+        return self._listed(params, unit_position, unit_box, at=self.a(params))
 
-def _skin_for(potential: Potential, fitted: Sequence[str]) -> float:
-    return CUTOFF_SKIN if set(fitted) & potential.cutoff_params else 0.0
+
+def dft_lattice_constant(phonon) -> float:
+    """Lattice constant (Å) of the diamond crystal of ``phonon``'s unit cell: (8 V / n_atoms)^(1/3)."""
+    cell = phonon.unitcell
+    return float((8.0 * abs(np.linalg.det(np.asarray(cell.cell))) / len(cell.numbers)) ** (1.0 / 3.0))
 
 
-def _check_range(potential: Potential, start: Params, params: Params, skin: float) -> None:
-    """A fit that moved the cutoff beyond the lists' head room evaluated a truncated potential."""
-    if potential.cutoff(params) > potential.cutoff(start) + skin:
+def _skin_for(potential: Potential, fitted: Sequence[str], relaxed: bool = False) -> float:
+    return CUTOFF_SKIN if relaxed or set(fitted) & potential.cutoff_params else 0.0
+
+
+def _check_range(geometry: Geometry, start: Params, params: Params) -> None:
+    """A fit that moved the cutoff (or, relaxed, shrank the lattice) beyond the lists' head room evaluated
+    a truncated potential: every pair within the cutoff at ``params`` must have been within the list's
+    radius at ``start``, distances scaling with a0."""
+    potential, skin = geometry.potential, geometry.skin
+    stretch = geometry.a(params) / geometry.a(start) if geometry.relaxed else 1.0
+    if potential.cutoff(params) > stretch * (potential.cutoff(start) + skin):
         raise RuntimeError(
-            f"{potential.name} cutoff grew from {potential.cutoff(start):.4f} to {potential.cutoff(params):.4f} Å "
-            f"during the fit, beyond the neighbour-list skin of {skin} Å; constrain the fitted parameters"
+            f"{potential.name} cutoff {potential.cutoff(params):.4f} Å at lattice stretch {stretch:.4f} reaches "
+            f"beyond the neighbour lists built for {potential.cutoff(start):.4f} Å with a skin of {skin} Å "
+            "during the fit; constrain the fitted parameters"
         )
 
 
@@ -119,14 +155,17 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
 
 def elastic_loss(geometry: Geometry, reference: Reference, params: Params, convention: str = "standard") -> Loss:
     """‖C − C_ref‖_F (GPa) of the 8-atom crystal in ``convention`` (``"standard"`` or ``"paper"``)."""
-    return init_elastic_loss(geometry.potential.energy, *geometry.crystal(params), reference.elastic,
+    loss = init_elastic_loss(geometry.potential.energy, *geometry.crystal(params), reference.elastic,
                              convention=convention)
+    return at_own_lattice(geometry.potential, loss) if geometry.relaxed else loss
 
 
 def force_constant_loss(geometry: Geometry, reference: Reference, params: Params, scale: float = 1.0) -> Loss:
-    """‖Φ − Φ_ref‖_F (eV/Å²) of phonopy's supercell stretched by ``scale`` against the DFT force constants."""
-    return init_force_constant_loss(geometry.potential.energy, *geometry.supercell(params, scale),
+    """‖Φ − Φ_ref‖_F (eV/Å²) of phonopy's supercell stretched by ``scale`` against the DFT force constants
+    (relaxed geometry: at a0(params), ``scale`` unused)."""
+    loss = init_force_constant_loss(geometry.potential.energy, *geometry.supercell(params, scale),
                                     reference.phonon.force_constants, orbits=symmetry_orbits(reference.phonon))
+    return at_own_lattice(geometry.potential, loss) if geometry.relaxed else loss
 
 
 def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray] | None:
@@ -202,11 +241,13 @@ def properties(geometry: Geometry, reference: Reference, space: ParameterSpace) 
 
 def property_row(props: Properties, params: Params) -> dict:
     """C11, C12, C44 (relaxed) and C44_0 (unrelaxed) in GPa, standard convention; the elastic and
-    force-constant losses (full matrix); and phonon frequencies (THz)."""
+    force-constant losses (full matrix); phonon frequencies (THz); and, relaxed geometry, a0 (Å)."""
     _, moduli = evaluate_at(props.elastic, props.space, params)
     c, reference = moduli["relaxed"], props.reference
     row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3], "C44_0": moduli["born"][3, 3],
            "elastic_loss": np.linalg.norm(c - reference.elastic)}  # Frobenius, on the host
+    if "lattice_constant" in moduli:  # relaxed geometry
+        row["a0"] = moduli["lattice_constant"]
     if props.force_constants is not None:
         fc = props.full_force_constants(params)
         row["fc_loss"] = np.linalg.norm(fc - reference.phonon.force_constants)
@@ -229,7 +270,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
                   fitted: str | Sequence[str], optimizers: Sequence[str] = ("BFGS",), n_starts: int = 1,
                   seed: int = 0, spread: float = 0.2, maxiter: int = 200,
                   overrides: Mapping[str, float] | None = None, weights: Mapping[str, float] | None = None,
-                  regularization: float = 0.0) -> dict:
+                  regularization: float = 0.0, geometry: str = "fixed") -> dict:
     """One potential fitted to one objective from every start with every optimizer.
 
     Args:
@@ -248,14 +289,19 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         weights: ``{"elastic": w, "force_constants": w}`` of the ``multi`` objective.
         regularization: strength of :func:`ffdiff.fitting.objectives.init_regularization` added to
             the loss (0: none), in the loss's units.
+        geometry: ``"fixed"``: the elastic constants at ``lattice_constant`` and the force constants at
+            the DFT supercell's geometry (the paper's); ``"relaxed"``: both at the potential's own
+            zero-pressure lattice constant a0(θ), differentiated through it (a fit of σ, a or B then
+            changes the moduli, not a pre-stress); the property rows then also give ``a0`` (Å).
 
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
         property rows of the original set, of every run (with its iteration history) and of the
         lowest-loss run; and the fit's ``label`` in tables (the objective, marked for ``"all"``).
     """
-    geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
-    potential, params0 = geometry.potential, space.base
+    geometry_name = geometry
+    geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides, geometry_name)
+    params0 = space.base
     loss = build_loss(objective, geometry, reference, params0, weights)
     compiled = compile_objective(regularized(loss, {k: params0[k] for k in space.names}, regularization), space)
     original_loss = float(compiled.value(space.pack(params0)))  # the regularisation is 0 there
@@ -266,12 +312,12 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     runs = []
     for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
-        _check_range(potential, params0, params, geometry.skin)
+        _check_range(geometry, params0, params)
         runs.append({"start": start, **result.to_dict(), "properties": property_row(props, params)})
     best = min(runs, key=lambda r: r["loss"])
     return {
         "potential": name, "objective": objective, "fitted": list(space.names),
-        "label": fit_label(objective, fitted), "regularization": float(regularization),
+        "label": fit_label(objective, fitted), "regularization": float(regularization), "geometry": geometry_name,
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
                      "properties": original_row},
         "runs": runs,
@@ -287,11 +333,19 @@ def fit_label(objective: str, fitted: str | Sequence[str]) -> str:
     return f"{objective} (all parameters)" if fitted == "all" else objective
 
 
-def _setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides):
-    """The structures and fitted-parameter space (within the potential's bounds) of one potential's fit."""
+GEOMETRIES = ("fixed", "relaxed")
+
+
+def _setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides,
+           geometry: str = "fixed"):
+    """The structures and fitted-parameter space (within the potential's bounds) of one potential's fit;
+    ``geometry`` one of :data:`GEOMETRIES` (a fit record's ``"geometry"``, fixed when absent)."""
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"unknown geometry {geometry!r}; expected one of {GEOMETRIES}")
     potential = get_potential(name)
     names = potential.fitted_names(fitted)
-    geometry = Geometry(potential, lattice_constant, phonon, _skin_for(potential, names))
+    relaxed = geometry == "relaxed"
+    geometry = Geometry(potential, lattice_constant, phonon, _skin_for(potential, names, relaxed), relaxed)
     return geometry, ParameterSpace(names, potential.params(overrides), potential.bounds)
 
 
@@ -300,7 +354,8 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
                    weights: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Loss on a ``points`` × ``points`` grid spanning every optimizer path, widened by ``margin``
     (a fraction of the span on each side). Returns ``{"axis0", "axis1", "loss"}``."""
-    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides)
+    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
+                             fits.get("geometry", "fixed"))
     loss_fn = build_loss(fits["objective"], geometry, reference, space.base, weights)
     visited = np.array([[h[n] for n in space.names] for r in fits["runs"] for h in r["history"]])
     lo, hi = visited.min(axis=0), visited.max(axis=0)
@@ -320,7 +375,8 @@ def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=
     the dispersions of ``band_samples`` parameter sets drawn from it with ``seed``
     (:mod:`ffdiff.fitting.bands`), and how they were drawn.
     """
-    geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides)
+    geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides,
+                             fits.get("geometry", "fixed"))
     props = properties(geometry, Reference(None, phonon), space)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
     phonons = {label: with_force_constants(phonon, props.full_force_constants(p)) for label, p in sets.items()}
@@ -348,7 +404,7 @@ def posterior_band(props: Properties, geometry: Geometry, theta, laplace: Mappin
 
     def force_constants(t):
         params = space.unpack(t)
-        _check_range(geometry.potential, space.base, params, geometry.skin)
+        _check_range(geometry, space.base, params)
         return props.full_force_constants(params)
 
     lower, upper = BAND_PERCENTILES

@@ -41,6 +41,7 @@ from ffdiff.fitting.parameters import ParameterSpace, unpack
 from ffdiff.fitting.potential_fit import Geometry, Reference, _setup, build_loss
 from ffdiff.properties.dynamical import phonon_cell, squared_frequencies
 from ffdiff.properties.elastic import elastic_constants
+from ffdiff.properties.equilibrium import equilibrium_lattice_constant
 from ffdiff.properties.phonons import HIGH_SYMMETRY, force_constant_rows
 from ffdiff.runtime.programs import Program, stable_name
 from ffdiff.typing import Array, Params
@@ -230,15 +231,16 @@ def property_fn(geometry: Geometry, params: Params, phonon=None) -> tuple[tuple[
     ``geometry``'s crystal and, given a phonopy reference, the highest frequency at Γ, X and L (THz)
     of its supercell, as ``properties.fn(params, properties.data) -> (`[m]` values, None)`` (a
     :class:`~ffdiff.fitting.objectives.Loss` that is a vector, so that compiled code takes the
-    structures as arguments); structures and lists are built for ``params``."""
+    structures as arguments); structures and lists are built for ``params``. A relaxed geometry's
+    structures follow a0(θ), which joins the properties as ``"a0"`` (Å)."""
     names = ("C11", "C12", "C44")
-    # Hook: the relaxed lattice constant "a0" (Å) joins here, and in _properties, once
-    # ffdiff.properties computes it differentiably.
     phonons = None
     if phonon is not None:
         phonons = (geometry.supercell(params), phonon_cell(phonon))
         names += tuple(f"nu_max_{point}" for point in HIGH_SYMMETRY)
     data = (geometry.crystal(params), phonons, jnp.asarray(list(HIGH_SYMMETRY.values())))
+    if geometry.relaxed:
+        return (*names, "a0"), Loss(_shared(_properties_at_own_lattice, geometry.potential), data)
     return names, Loss(_shared(_properties, geometry.potential.energy), data)
 
 
@@ -251,6 +253,17 @@ def _properties(energy_fn, params: Params, data) -> tuple[Array, None]:
         nu2 = squared_frequencies(force_constant_rows(energy_fn, params, *supercell, cell.atoms), cell, qpoints)
         out += list(jnp.sqrt(jnp.max(nu2, axis=1)))  # max before √: acoustic ν = 0 has no derivative
     return jnp.stack(out), None
+
+
+def _properties_at_own_lattice(potential, params: Params, data) -> tuple[Array, None]:
+    """:func:`_properties` of structures given per Å of a0, at a0(params), and a0 (Å) last."""
+    (position, box, nbrs), phonons, qpoints = data
+    a0 = equilibrium_lattice_constant(potential, params)
+    if phonons is not None:
+        (sc_position, sc_box, sc_nbrs), cell = phonons
+        phonons = ((a0 * sc_position, a0 * sc_box, sc_nbrs), cell)
+    values, _ = _properties(potential.energy, params, ((a0 * position, a0 * box, nbrs), phonons, qpoints))
+    return jnp.concatenate([values, a0[None]]), None
 
 
 @functools.cache
@@ -292,7 +305,8 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
         "parameters", "properties"}``; parameters and
         properties as ``{name: {"value", "std"}}``.
     """
-    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides)
+    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
+                             fits.get("geometry", "fixed"))
     params = {**space.base, **fits["best"]["params"]}
     # The weights of the multi objective scale its loss, not the likelihood: any will do here.
     loss = build_loss(fits["objective"], geometry, reference, params, {"elastic": 1.0, "force_constants": 1.0})

@@ -136,7 +136,7 @@ def fit_variant(name: str, variant: Variant, reference: Reference, *, lattice_co
         result = run_minimize(objective, space, space.pack(params0), method, maxiter=maxiter,
                               options={"gtol": gtol})
         params = space.unpack(jnp.asarray(result.x))
-        _check_range(geometry.potential, params0, params, geometry.skin)
+        _check_range(geometry, params0, params)
         _check_geometry(variant, geometry, params0, params)
         c = np.asarray(objective.evaluate(np.asarray(result.x))[1]["elastic"]["relaxed"])
         row = {"potential": name, **dataclasses.asdict(variant), "method": method,

@@ -150,7 +150,8 @@ def elastic_constants(potential: str, params: dict, a: float, step: float = 1e-3
 def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> list[dict]:
     """The elastic constants each fit recorded (ffdiff, by AD) beside LAMMPS's finite differences for
     the same parameters, as rows ``<quantity>_ffdiff``, ``<quantity>_lammps`` (GPa); one row per
-    potential's original set and per best fit."""
+    potential's original set and per best fit, each at the lattice constant its properties were
+    taken at (``lattice_constants``, or a relaxed-geometry fit's own ``a0``)."""
     from ffdiff.fitting.records import best_run
 
     sets = {}
@@ -160,7 +161,8 @@ def check_fits(fits_docs: list[dict], lattice_constants: dict[str, float]) -> li
                                                       "properties": best_run(doc)["properties"]}
     rows = []
     for (name, label), record in sets.items():
-        theirs = elastic_constants(name, record["params"], lattice_constants[name])
+        # A relaxed-geometry fit took its properties at its own a0 (its rows say which)
+        theirs = elastic_constants(name, record["params"], record["properties"].get("a0", lattice_constants[name]))
         row = {"potential": name, "parameters": label}
         for key in ("C11", "C12", "C44_0", "C44"):
             row[f"{key}_ffdiff"], row[f"{key}_lammps"] = record["properties"][key], theirs[key]
