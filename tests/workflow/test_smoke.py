@@ -22,8 +22,6 @@ def test_outputs_and_physics(smoke_run):
     # Equilibrium lattice constants of the originals, Å (reference cell: DFT's 5.4662 Å).
     assert sw["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43095, abs=1e-4)
     assert edip["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43050, abs=1e-4)
-    tersoff = json.loads((smoke_run / "results/potentials/tersoff/check.json").read_text())
-    assert tersoff["structures"]["unitcell"]["equilibrium_cell_lengths"][0] == pytest.approx(5.43123, abs=1e-4)
     disp = sw["structures"]["displacement-001"]
     # DFT's restoring force on the displaced atom (0.01 Å along x) and SW's stiffer one.
     assert disp["dft"]["displaced_atom_force"][0] == pytest.approx(-0.12907297, abs=1e-8)
@@ -48,7 +46,9 @@ def test_fit_outputs(smoke_run):
     lammps = (smoke_run / "results/fits/elastic_paper/sw/Si.sw").read_text()
     assert "Si Si Si 1.9351" in lammps
     check = pd.read_csv(smoke_run / "results/tables/lammps_check.csv")
-    assert len(check) == 3 + 3 * 4  # originals and every fit
+    # originals, every fit, and the all-parameter fits (relaxed geometry: at their own a0)
+    assert len(check) == 2 + 2 * 3 + 2
+    assert set(check.parameters) >= {"original", "multi", "elastic_paper (all parameters)"}
     for quantity in ("C11", "C12", "C44_0", "C44"):
         assert (check[f"{quantity}_ffdiff"] - check[f"{quantity}_lammps"]).abs().max() < 0.1
     phonons = json.loads((smoke_run / "results/fits/phonon/sw/phonons.json").read_text())
@@ -90,13 +90,14 @@ def _table_rows(text: str) -> list[str]:
 
 @pytest.mark.parametrize("table", ["potentials_check", "fit_summary"])
 def test_committed_results_page_has_the_generated_classical_tables(smoke_run, table):
-    """docs/results.md is the workflow's page, not typed: its classical tables equal a fresh run's. The
-    smoke config runs fewer optimizers and starts, but every one reaches the same optimum to the
-    printed digits."""
+    """docs/results.md is the workflow's page, not typed: its classical tables hold a fresh run's rows. The
+    smoke config runs fewer potentials, objectives, optimizers and starts, but every fit reaches the
+    same optimum to the printed digits."""
     committed = (ROOT / "docs/results.md").read_text()
     generated = (smoke_run / "results/docs/results.md").read_text()
     assert list(_sections(committed)) == list(_sections(generated))
-    assert (smoke_run / f"results/tables/{table}.md").read_text().strip() in committed
+    rows = _table_rows((smoke_run / f"results/tables/{table}.md").read_text())
+    assert rows and set(rows) <= set(_table_rows(committed))  # the smoke config runs a subset of the fits
     assert (smoke_run / f"results/tables/{table}.md").read_text().strip() in generated
 
 
