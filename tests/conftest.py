@@ -160,6 +160,19 @@ CRYSTALS = {
 }
 
 
+def assert_gradient_matches_differences(objective, theta, rel: float = 1e-6, step: float = 1e-6) -> None:
+    """A compiled fit objective's gradient at ``theta`` against central differences of its value (steps
+    ``step`` × |θ_k|), every component to ``rel``."""
+    theta = np.asarray(theta, dtype=np.float64)
+    _, grad = objective.value_and_grad(theta)
+    for k in range(len(theta)):
+        h = step * abs(theta[k])
+        shift = np.zeros(len(theta))
+        shift[k] = h
+        fd = (objective.value(theta + shift) - objective.value(theta - shift)) / (2 * h)
+        assert np.asarray(grad)[k] == pytest.approx(fd, rel=rel), (k, grad[k], fd)
+
+
 def _md(potential: str, schedule, seed: int) -> Atoms:
     from ffdiff.interop.lammps import md_snapshot
 

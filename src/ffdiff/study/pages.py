@@ -21,8 +21,8 @@ SECTIONS = [
      "standard one; `elastic_paper` is the loss of Gangan et al.'s tables (shear block doubled), whose "
      "optimum is their Table 3 (SW ε = 1.93516, λ = 33.7867; EDIP A = 7.19160, λ = 1.45777). The "
      "force-constant fits are exact least-squares optima at the DFT supercell geometry. The "
-     "multi-objective fits weight both losses 1 (standard convention); the paper's Table 7 does not "
-     "state its weights or convention. A fitted row gives each parameter and property as value ± one "
+     "multi-objective fits weight both losses 1, as the paper's §3.5 does (standard convention here; "
+     "which reading of its loss gives its Table 7: `results/tables/multi_variants.csv`). A fitted row gives each parameter and property as value ± one "
      "standard deviation of the fit's Laplace posterior under the noise model `fits.uncertainty` "
      "(`results/tables/uncertainty.csv`; the originals and DFT have none); ν is the highest phonon "
      "frequency at Γ, X and L."),
