@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ffdiff.fitting.bands import laplace_samples, percentile_band
-from ffdiff.fitting.potential_fit import Reference, _setup, posterior_band, properties
+from ffdiff.fitting.potential_fit import Reference, fit_setup, posterior_band, properties
 from ffdiff.properties.phonons import band_structure, with_force_constants
 
 THETA = np.array([1.63397, 19.98434])  # SW's force-constant optimum (ε eV, λ): docs/results.md
@@ -52,7 +52,7 @@ def test_percentiles_are_per_point_of_sorted_branches():
 
 @pytest.fixture(scope="module")
 def sw_phonons(dft_phonon):
-    geometry, space = _setup("sw", ["epsilon", "lam"], dft_phonon, 5.431, None)
+    geometry, space = fit_setup("sw", ["epsilon", "lam"], dft_phonon, 5.431, None)
     props = properties(geometry, Reference(None, dft_phonon), space)
     fc = props.full_force_constants(space.unpack(THETA))
     fitted = np.concatenate(band_structure(with_force_constants(dft_phonon, fc, symmetry=False))["frequencies"])

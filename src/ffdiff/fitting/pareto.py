@@ -35,7 +35,7 @@ import numpy as np
 
 from ffdiff.fitting.optimize import Objective, compile_objective, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
-from ffdiff.fitting.potential_fit import Reference, _check_range, _setup, build_loss
+from ffdiff.fitting.potential_fit import Reference, check_range, fit_setup, build_loss
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def pareto_setup(name: str, reference: Reference, *, lattice_constant: float, fi
                  overrides: Mapping[str, float] | None = None):
     """(compiled ``{"elastic", "force_constants"}`` objectives, parameter space, geometry) of a
     potential: the parts of its ``multi`` loss, compiled as the fits compile them."""
-    geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides)
+    geometry, space = fit_setup(name, fitted, reference.phonon, lattice_constant, overrides)
     loss = build_loss("multi", geometry, reference, space.base, dict.fromkeys(PARTS, 1.0))
     return {k: compile_objective(part, space) for k, _, part in loss.parts}, space, geometry
 
@@ -247,6 +247,6 @@ def pareto_potential(name: str, reference: Reference, *, lattice_constant: float
                                           overrides=overrides)
     front = pareto_front(parts, space, points=points, scalarization=scalarization, maxiter=maxiter)
     for point in front["points"]:
-        _check_range(geometry, space.base, space.unpack(jnp.asarray(point["x"])))
+        check_range(geometry, space.base, space.unpack(jnp.asarray(point["x"])))
     return {"potential": name, "fitted": list(fitted),
             "original": {k: float(v) for k, v in space.base.items()}, **front}

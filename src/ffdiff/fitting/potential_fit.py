@@ -76,7 +76,7 @@ class Geometry:
     (:func:`ffdiff.fitting.objectives.at_own_lattice`): :meth:`crystal` and :meth:`supercell` then
     give positions and box for a = 1 Å (phonopy's supercell divided by the DFT lattice constant) and
     a list built at a0 of the parameters given, which serves every a0 whose cutoff sphere stays within
-    its skin (checked after each fit by :func:`_check_range`).
+    its skin (checked after each fit by :func:`check_range`).
     """
 
     potential: Potential
@@ -125,7 +125,7 @@ def _skin_for(potential: Potential, fitted: Sequence[str], relaxed: bool = False
     return CUTOFF_SKIN if relaxed or set(fitted) & potential.cutoff_params else 0.0
 
 
-def _check_range(geometry: Geometry, start: Params, params: Params) -> None:
+def check_range(geometry: Geometry, start: Params, params: Params) -> None:
     """A fit that moved the cutoff (or, relaxed, shrank the lattice) beyond the lists' head room evaluated
     a truncated potential: every pair within the cutoff at ``params`` must have been within the list's
     radius at ``start``, distances scaling with a0."""
@@ -213,7 +213,7 @@ class Properties:
     whose aux are the reported properties. Their compiled programs are those of the elastic, phonon
     and multi fits, so reporting compiles nothing of its own.
 
-    The structures' lists serve every parameter set a fit reaches (see :func:`_check_range`).
+    The structures' lists serve every parameter set a fit reaches (see :func:`check_range`).
     """
 
     reference: Reference
@@ -300,7 +300,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
         lowest-loss run; and the fit's ``label`` in tables (the objective, marked for ``"all"``).
     """
     geometry_name = geometry
-    geometry, space = _setup(name, fitted, reference.phonon, lattice_constant, overrides, geometry_name)
+    geometry, space = fit_setup(name, fitted, reference.phonon, lattice_constant, overrides, geometry_name)
     params0 = space.base
     loss = build_loss(objective, geometry, reference, params0, weights)
     compiled = compile_objective(regularized(loss, {k: params0[k] for k in space.names}, regularization), space)
@@ -312,7 +312,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     runs = []
     for start, result in run_fits(compiled, space, optimizers, space.starts(n_starts, seed, spread), maxiter):
         params = space.unpack(jnp.asarray(result.x))
-        _check_range(geometry, params0, params)
+        check_range(geometry, params0, params)
         runs.append({"start": start, **result.to_dict(), "properties": property_row(props, params)})
     best = min(runs, key=lambda r: r["loss"])
     return {
@@ -336,8 +336,8 @@ def fit_label(objective: str, fitted: str | Sequence[str]) -> str:
 GEOMETRIES = ("fixed", "relaxed")
 
 
-def _setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides,
-           geometry: str = "fixed"):
+def fit_setup(name: str, fitted: str | Sequence[str], phonon, lattice_constant: float, overrides,
+              geometry: str = "fixed"):
     """The structures and fitted-parameter space (within the potential's bounds) of one potential's fit;
     ``geometry`` one of :data:`GEOMETRIES` (a fit record's ``"geometry"``, fixed when absent)."""
     if geometry not in GEOMETRIES:
@@ -354,7 +354,7 @@ def landscape_grid(fits: dict, reference: Reference, *, lattice_constant: float,
                    weights: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Loss on a ``points`` × ``points`` grid spanning every optimizer path, widened by ``margin``
     (a fraction of the span on each side). Returns ``{"axis0", "axis1", "loss"}``."""
-    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
+    geometry, space = fit_setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
                              fits.get("geometry", "fixed"))
     loss_fn = build_loss(fits["objective"], geometry, reference, space.base, weights)
     visited = np.array([[h[n] for n in space.names] for r in fits["runs"] for h in r["history"]])
@@ -375,7 +375,7 @@ def phonon_properties(fits: dict, phonon, *, lattice_constant: float, overrides=
     the dispersions of ``band_samples`` parameter sets drawn from it with ``seed``
     (:mod:`ffdiff.fitting.bands`), and how they were drawn.
     """
-    geometry, space = _setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides,
+    geometry, space = fit_setup(fits["potential"], fits["fitted"], phonon, lattice_constant, overrides,
                              fits.get("geometry", "fixed"))
     props = properties(geometry, Reference(None, phonon), space)
     sets = {"original": space.base, "fitted": space.unpack(jnp.asarray(best_run(fits)["x"]))}
@@ -404,7 +404,7 @@ def posterior_band(props: Properties, geometry: Geometry, theta, laplace: Mappin
 
     def force_constants(t):
         params = space.unpack(t)
-        _check_range(geometry, space.base, params)
+        check_range(geometry, space.base, params)
         return props.full_force_constants(params)
 
     lower, upper = BAND_PERCENTILES

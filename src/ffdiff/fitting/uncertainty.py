@@ -38,7 +38,7 @@ from ffdiff.exceptions import UnidentifiableParametersError
 from ffdiff.fitting.objectives import Loss, _shared, residuals
 from ffdiff.fitting.optimize import COMPILER_OPTIONS
 from ffdiff.fitting.parameters import ParameterSpace, unpack
-from ffdiff.fitting.potential_fit import Geometry, Reference, _setup, build_loss
+from ffdiff.fitting.potential_fit import Geometry, Reference, fit_setup, build_loss
 from ffdiff.properties.dynamical import phonon_cell, squared_frequencies
 from ffdiff.properties.elastic import elastic_constants
 from ffdiff.properties.equilibrium import equilibrium_lattice_constant
@@ -305,7 +305,7 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
         "parameters", "properties"}``; parameters and
         properties as ``{name: {"value", "std"}}``.
     """
-    geometry, space = _setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
+    geometry, space = fit_setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
                              fits.get("geometry", "fixed"))
     params = {**space.base, **fits["best"]["params"]}
     # The weights of the multi objective scale its loss, not the likelihood: any will do here.

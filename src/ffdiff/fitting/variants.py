@@ -31,8 +31,8 @@ from ffdiff.fitting.optimize import compile_objective, run_minimize
 from ffdiff.fitting.potential_fit import (
     Geometry,
     Reference,
-    _check_range,
-    _setup,
+    check_range,
+    fit_setup,
     elastic_loss,
     force_constant_loss,
 )
@@ -126,7 +126,7 @@ def fit_variant(name: str, variant: Variant, reference: Reference, *, lattice_co
         (Å, of the force constants' supercell), and against Table 7: ``loss_at_table7``, ``d_<name>``
         (θ / θ_Table7 − 1), ``table7_distance`` (max |Δθ/θ|) and ``matches_table7`` (≤ ``rtol``).
     """
-    geometry, space = _setup(name, list(fitted), reference.phonon, lattice_constant, overrides)
+    geometry, space = fit_setup(name, list(fitted), reference.phonon, lattice_constant, overrides)
     params0 = space.base
     scale = fc_scale(variant, geometry, params0)
     objective = compile_objective(variant_loss(variant, geometry, reference, params0, weights, scale), space)
@@ -136,7 +136,7 @@ def fit_variant(name: str, variant: Variant, reference: Reference, *, lattice_co
         result = run_minimize(objective, space, space.pack(params0), method, maxiter=maxiter,
                               options={"gtol": gtol})
         params = space.unpack(jnp.asarray(result.x))
-        _check_range(geometry, params0, params)
+        check_range(geometry, params0, params)
         _check_geometry(variant, geometry, params0, params)
         c = np.asarray(objective.evaluate(np.asarray(result.x))[1]["elastic"]["relaxed"])
         row = {"potential": name, **dataclasses.asdict(variant), "method": method,
