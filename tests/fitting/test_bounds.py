@@ -11,7 +11,8 @@ from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective, run_minimize
 from ffdiff.fitting.objectives import init_regularization, regularized
 from ffdiff.fitting.optimize import free_objective
-from ffdiff.fitting.potential_fit import CUTOFF_SKIN, Geometry, Reference, build_loss, fit_potential
+from ffdiff.fitting.geometry import CUTOFF_SKIN, Geometry
+from ffdiff.fitting.potential_fit import Reference, build_loss, fit_potential
 
 DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa, the paper's DFT (standard C44)
 NAMES = ("sw", "edip", "tersoff")

@@ -10,7 +10,8 @@ from conftest import assert_gradient_matches_differences
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective, run_minimize
-from ffdiff.fitting.potential_fit import Geometry, Reference, build_loss, fit_potential, properties, property_row
+from ffdiff.fitting.geometry import Geometry
+from ffdiff.fitting.potential_fit import Reference, build_loss, fit_potential, properties, property_row
 from ffdiff.properties.phonons import force_constants
 
 DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa, the paper's DFT (standard C44)

@@ -10,7 +10,8 @@ from conftest import assert_gradient_matches_differences
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective
-from ffdiff.fitting.potential_fit import Geometry, Reference, build_loss, dft_lattice_constant, force_constant_loss
+from ffdiff.fitting.geometry import Geometry, dft_lattice_constant
+from ffdiff.fitting.potential_fit import Reference, build_loss, force_constant_loss
 from ffdiff.properties import equilibrium_lattice_constant
 
 DFT = cubic_reference(153.2141, 56.7969, 74.83265)  # GPa

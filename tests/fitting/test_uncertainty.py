@@ -13,7 +13,8 @@ from ffdiff.data.elastic import cubic_reference
 from ffdiff.exceptions import UnidentifiableParametersError
 from ffdiff.fitting import ParameterSpace
 from ffdiff.fitting.objectives import residuals
-from ffdiff.fitting.potential_fit import Geometry, Reference, build_loss
+from ffdiff.fitting.geometry import Geometry
+from ffdiff.fitting.potential_fit import Reference, build_loss
 from ffdiff.fitting.uncertainty import laplace_covariance, propagate, theta_residuals
 from ffdiff.properties.elastic import elastic_constants
 
@@ -96,7 +97,7 @@ def test_propagate_matches_finite_differences_and_monte_carlo():
     under 1 % relative widths with correlation 0.6: σ by the delta method against central
     differences of the same function (rel 1e-6) and against the spread of 4000 sampled parameter
     sets (within 3 standard errors of a standard deviation, σ/√(2N) ≈ 1.1 %)."""
-    from ffdiff.fitting.potential_fit import DIAMOND
+    from ffdiff.fitting.geometry import DIAMOND
     from ffdiff.neighbors import neighbor_list
 
     potential = get_potential("sw")

@@ -6,7 +6,8 @@ import pytest
 from ffdiff import get_potential
 from ffdiff.data.elastic import cubic_reference
 from ffdiff.fitting import ParameterSpace, compile_objective
-from ffdiff.fitting.potential_fit import Geometry, Reference, build_loss
+from ffdiff.fitting.geometry import Geometry
+from ffdiff.fitting.potential_fit import Reference, build_loss
 from ffdiff.fitting.variants import (
     WEIGHTS,
     Variant,

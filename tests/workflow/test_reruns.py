@@ -27,6 +27,17 @@ def test_fit_weight_reruns_that_fit_and_its_dependants(smoke_run, tmp_path):
                     "lammps_check": 1, "results_page": 1, "all": 1}, plan
 
 
+def test_all_parameter_fits_join_the_checks_and_the_uncertainty(smoke_run, tmp_path):
+    """Switching on fits.all_parameters adds one fit per potential beside the configured ones; the LAMMPS
+    re-check and each potential's uncertainty take it in, and what depends on them reruns."""
+    def edit(config):
+        config["fits"]["all_parameters"] = {"objectives": ["multi"], "maxiter": 3}
+
+    plan = planned_jobs(smoke_run, edited_config(tmp_path / "all.yaml", edit))
+    assert plan == {"fit_all_parameters": 2, "lammps_check": 1, "uncertainty": 2, "uncertainty_table": 1,
+                    "phonon_properties": 4, "plot_fit": 4, "fit_summary": 1, "results_page": 1, "all": 1}, plan
+
+
 def test_gnn_learning_rate_reruns_nothing_classical(smoke_run, tmp_path):
     """The energy/force fine-tuning's learning rate: ft_start, the two arms that continue from it, their
     errors and MD tests (not the teacher's or the pretrained model's), the tables and figures."""

@@ -35,7 +35,8 @@ import numpy as np
 
 from ffdiff.fitting.optimize import Objective, compile_objective, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
-from ffdiff.fitting.potential_fit import Reference, check_range, fit_setup, build_loss
+from ffdiff.fitting.geometry import check_range
+from ffdiff.fitting.potential_fit import Reference, build_loss, fit_setup
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,8 @@ from ffdiff.exceptions import UnidentifiableParametersError
 from ffdiff.fitting.objectives import Loss, _shared, residuals
 from ffdiff.fitting.optimize import COMPILER_OPTIONS
 from ffdiff.fitting.parameters import ParameterSpace, unpack
-from ffdiff.fitting.potential_fit import Geometry, Reference, fit_setup, build_loss
+from ffdiff.fitting.geometry import Geometry
+from ffdiff.fitting.potential_fit import Reference, build_loss, fit_setup
 from ffdiff.properties.dynamical import phonon_cell, squared_frequencies
 from ffdiff.properties.elastic import elastic_constants
 from ffdiff.properties.equilibrium import equilibrium_lattice_constant

@@ -28,14 +28,8 @@ import numpy as np
 
 from ffdiff.fitting.objectives import Loss, init_weighted_loss, squared
 from ffdiff.fitting.optimize import compile_objective, run_minimize
-from ffdiff.fitting.potential_fit import (
-    Geometry,
-    Reference,
-    check_range,
-    fit_setup,
-    elastic_loss,
-    force_constant_loss,
-)
+from ffdiff.fitting.geometry import Geometry, check_range, dft_lattice_constant
+from ffdiff.fitting.potential_fit import Reference, elastic_loss, fit_setup, force_constant_loss
 from ffdiff.properties.equilibrium import equilibrium_lattice_constant
 from ffdiff.typing import Params
 
@@ -66,13 +60,6 @@ class Variant:
 
 
 VARIANTS = tuple(Variant(*choice) for choice in itertools.product(CONVENTIONS, FC_GEOMETRIES, NORMS))
-
-
-def dft_lattice_constant(phonon) -> float:
-    """Cubic lattice constant (Å) of phonopy's unit cell, (8 V / n)^(1/3) with V its volume (Å³) and n its
-    atoms: the conventional diamond cell's a whether the unit cell is conventional or primitive."""
-    cell = phonon.unitcell
-    return float((8.0 * abs(np.linalg.det(np.asarray(cell.cell))) / len(cell.numbers)) ** (1.0 / 3.0))
 
 
 def own_lattice_constant(geometry: Geometry, params: Params) -> float:
