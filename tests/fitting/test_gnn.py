@@ -363,7 +363,7 @@ def test_rdf_arms_set_the_term_to_its_share_and_log_it():
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = reference_rdf(data, rdf) * 0.9  # a target the model is away from
     md = md_settings(10, temperature_K=1500.0, record_every=5)
-    settings = TrainSettings(epochs=2, batch_size=3, learning_rate=1e-4, decay_patience=2, patience=2, seed=2)
+    settings = TrainSettings(epochs=1, batch_size=3, learning_rate=1e-4, decay_patience=2, patience=2, seed=2)
 
     def arm(share):
         return fit_rdf(model, start, splits, starts, data.cells[0], g_ref, settings, rdf, md, replicas=2, share=share,
