@@ -103,8 +103,9 @@ do not edit: rerun the benchmarks, or edit the renderer. -->
 each benchmark in its own process, writes `results/benchmarks/<name>.json`, and renders this page from
 them (`--docs` writes it here):
 
-- `benchmarks/md.py`: MD per atom-step on one pinned core, ffdiff (SW, EDIP, the MPGNN; float64 and
-  float32) against LAMMPS (`sw`, `edip/multi`) and jax-md's neighbour-list SW in the same process,
+- `benchmarks/md.py`: MD per atom-step on one pinned core, ffdiff (SW, EDIP, Tersoff, the MPGNN;
+  float64 and float32) against LAMMPS (`sw`, `edip/multi`, `tersoff`) and jax-md's neighbour-list SW
+  in the same process,
   with compile times and exactness checks; and the gradient of an RDF loss through MD (time against
   the forward run, peak memory);
 - `benchmarks/driver.py`: the workflow's MD driver `run_md`, neighbour-list rebuilds included,
@@ -114,6 +115,9 @@ them (`--docs` writes it here):
   without the MPGNN's angular terms (needs the study's teacher data);
 - `benchmarks/fits.py` (after the reference stage): every classical fit as a fresh process, cold,
   rerun, and rerun after a change of its params; and whether evaluating all starts in one `vmap` pays;
+- `benchmarks/pareto.py` (after the reference stage): the Pareto front of the elastic and
+  force-constant losses by gradient continuation against pymoo's NSGA-II, evaluations and seconds to
+  the same hypervolume;
 - `benchmarks/stages.py`: job time per workflow stage and the end-to-end time of the newest run;
 - `benchmarks/smoke.py`: the smoke config end to end in a fresh directory, with an empty compilation
   cache (as CI runs it) and with the cache that run filled.
