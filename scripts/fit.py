@@ -2,7 +2,7 @@
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), params_file (optional).
 Params: fitted (names or "all"), optimizers, n_starts, seed, spread, maxiter, lattice_constant, overrides,
-element, weights, regularization, geometry. Outputs: fits (JSON, all runs with histories), params (best, JSON),
+element, weights, regularization, geometry, targets (fits.targets). Outputs: fits (JSON, all runs with histories), params (best, JSON),
 lammps (best, LAMMPS).
 Wildcards: objective, potential.
 """
@@ -15,7 +15,7 @@ from ffdiff.study.jobs import start_job, write_json
 def run(wildcards, inputs, params, outputs) -> None:
     start = starting_params(wildcards.potential, inputs.get("params_file"), params.overrides, params.element)
     result = fit_potential(
-        wildcards.potential, wildcards.objective, load_reference(inputs.elastic, inputs.phonopy),
+        wildcards.potential, wildcards.objective, load_reference(inputs.elastic, inputs.phonopy, params.targets),
         lattice_constant=params.lattice_constant, fitted=params.fitted, optimizers=params.optimizers,
         n_starts=params.n_starts, seed=params.seed, spread=params.spread, maxiter=params.maxiter,
         overrides=start, weights=params.weights, regularization=params.regularization,

@@ -1,7 +1,7 @@
 """Loss landscape over the two fitted parameters around the fits, with optimizer paths.
 
 Inputs: fits, elastic, phonopy, params_file (optional). Params: points,
-margin, lattice_constant, overrides, element, weights. Outputs: grid (npz), figures (PNG, PDF).
+margin, lattice_constant, overrides, element, weights, targets. Outputs: grid (npz), figures (PNG, PDF).
 Wildcards: objective, potential.
 """
 
@@ -19,7 +19,7 @@ from ffdiff.study.jobs import start_job
 def run(wildcards, inputs, params, outputs) -> None:
     fits = json.loads(Path(inputs.fits).read_text())
     start = starting_params(wildcards.potential, inputs.get("params_file"), params.overrides, params.element)
-    grid = landscape_grid(fits, load_reference(inputs.elastic, inputs.phonopy),
+    grid = landscape_grid(fits, load_reference(inputs.elastic, inputs.phonopy, params.targets),
                           lattice_constant=params.lattice_constant, points=params.points,
                           margin=params.margin, overrides=start, weights=params.weights)
     np.savez(outputs.grid, **grid)

@@ -3,7 +3,7 @@ the front NSGA-II finds for comparison.
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), params_file (optional).
 Params: fitted, lattice_constant, overrides, element, points, scalarization, maxiter, nsga2
-(population, generations, seed, spread). Outputs: front (JSON). Wildcards: potential.
+(population, generations, seed, spread), targets. Outputs: front (JSON). Wildcards: potential.
 """
 
 from ffdiff.fitting.nsga import hypervolume, nsga2_potential
@@ -15,7 +15,7 @@ from ffdiff.study.jobs import start_job, write_json
 
 def run(wildcards, inputs, params, outputs) -> None:
     start = starting_params(wildcards.potential, inputs.get("params_file"), params.overrides, params.element)
-    reference = load_reference(inputs.elastic, inputs.phonopy)
+    reference = load_reference(inputs.elastic, inputs.phonopy, params.targets)
     front = pareto_potential(wildcards.potential, reference, lattice_constant=params.lattice_constant,
                              fitted=params.fitted, overrides=start, points=params.points,
                              scalarization=params.scalarization, maxiter=params.maxiter)

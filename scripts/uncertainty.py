@@ -3,7 +3,7 @@ errors of its properties (one job per potential: its objectives share the compil
 
 Inputs: elastic (JSON), phonopy (phonopy_params.yaml), fits (fits.json of each objective),
 params_file (optional). Params: lattice_constant, overrides, element, noise ({elastic_gpa,
-force_constants_ev_a2}), prior_all (the relative prior width of all-parameter fits). Outputs: uncertainty (JSON list, one entry per objective). Wildcards: potential.
+force_constants_ev_a2}), prior_all (the relative prior width of all-parameter fits), targets. Outputs: uncertainty (JSON list, one entry per objective). Wildcards: potential.
 """
 
 import json
@@ -17,7 +17,7 @@ from ffdiff.study.jobs import start_job, write_json
 
 def run(wildcards, inputs, params, outputs) -> None:
     start = starting_params(wildcards.potential, inputs.get("params_file"), params.overrides, params.element)
-    reference = load_reference(inputs.elastic, inputs.phonopy)
+    reference = load_reference(inputs.elastic, inputs.phonopy, params.targets)
     results = []
     for path in inputs.fits:
         fits = json.loads(Path(path).read_text())

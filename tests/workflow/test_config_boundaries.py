@@ -121,6 +121,10 @@ def test_path_name_in_a_run_is_refused_before_any_job(tmp_path):
                  "['gnn']['trajectories']['conditions']['2000K_216']['repeat']", id="repeat"),
     pytest.param(lambda c: c["fits"].update(uncertainty={"band_samples": 7}),
                  "['fits']['uncertainty']['band_samples']", id="odd-band-samples"),  # antithetic pairs
+    pytest.param(lambda c: c["fits"].update(targets={"bulk_modulus": {"value": 89.0, "std": 0.0, "source": "x"}}),
+                 "['fits']['targets']['bulk_modulus']['std']", id="target-std"),
+    pytest.param(lambda c: c["fits"].update(targets={"lattice_constant": {"value": 5.43, "std": 0.02}}),
+                 "['fits']['targets']['lattice_constant']", id="target-without-source"),
 ])
 def test_schema_bounds_and_required_keys(edit, key):
     with pytest.raises(WorkflowError, match=re.escape(f"On instance{key}:")):
@@ -140,6 +144,12 @@ def test_phonon_file_not_needed_by_the_paper_source():
                  "3000K (repeat 1 ×", id="small-cell"),
     pytest.param(lambda c: c["gnn"]["rdf_grid"].update(r_min=5.0), "gnn.rdf_grid: expected r_min < r_max",
                  id="rdf-grid-order"),
+    pytest.param(lambda c: c["fits"].update(objectives=["crystal"], targets={"lattice_constant": None}),
+                 "fits.targets: expected at least one scalar target (fits.objectives has crystal)", id="no-targets"),
+    pytest.param(lambda c: c["fits"].update(targets={"phase_energy": {"bcc": None}},
+                                            all_parameters={"objectives": ["multi"]}),
+                 "fits.targets: expected at least one scalar target (fits.all_parameters.weights.crystal > 0)",
+                 id="no-targets-all-parameters"),
     pytest.param(lambda c: c["gnn"].update(split=[0.6, 0.2, 0.3]),
                  "gnn.split: expected train/validation/test fractions summing to 1, got [0.6, 0.2, 0.3] (sum 1.1)",
                  id="split"),

@@ -58,6 +58,7 @@ def one_of(values):
 
 
 ALL_PARAMETER_OBJECTIVES = config["fits"]["all_parameters"]["objectives"]
+ALL_PARAMETER_POTENTIALS = config["fits"]["all_parameters"]["potentials"]
 
 
 wildcard_constraints:
@@ -80,7 +81,7 @@ def get_fit_records(potential=None):
         *expand(
             "results/fits_all/{objective}/{potential}/fits.json",
             objective=ALL_PARAMETER_OBJECTIVES,
-            potential=potentials,
+            potential=[p for p in potentials if p in ALL_PARAMETER_POTENTIALS],
         ),
     ]
 

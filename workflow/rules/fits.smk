@@ -69,6 +69,7 @@ rule fit:
         maxiter=cfg("fits", "maxiter"),
         regularization=cfg("fits", "regularization"),
         geometry=cfg("fits", "geometry"),
+        targets=cfg("fits", "targets"),
         weights=lambda wildcards: (
             cfg("fits", "weights") if wildcards.objective == "multi" else None
         ),
@@ -99,10 +100,13 @@ use rule fit as fit_all_parameters with:
         spread=cfg("fits", "start_spread"),
         maxiter=cfg("fits", "all_parameters", "maxiter"),
         weights=lambda wildcards: (
-            cfg("fits", "weights") if wildcards.objective == "multi" else None
+            cfg("fits", "all_parameters", "weights")
+            if wildcards.objective == "multi"
+            else None
         ),
         regularization=cfg("fits", "all_parameters", "regularization"),
         geometry=cfg("fits", "all_parameters", "geometry"),
+        targets=cfg("fits", "targets"),
         code_version=CODE_VERSION,
     message:
         "Fitting every parameter of {wildcards.potential} to {wildcards.objective}"
@@ -158,6 +162,7 @@ rule landscape:
     params:
         points=cfg("fits", "landscape", "points"),
         margin=cfg("fits", "landscape", "margin"),
+        targets=cfg("fits", "targets"),
         lattice_constant=potential_cfg("lattice_constant"),
         overrides=potential_cfg("params"),
         element=cfg("reference", "element"),

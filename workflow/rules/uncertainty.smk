@@ -26,6 +26,7 @@ rule uncertainty:
             ),
         },
         prior_all=cfg("fits", "all_parameters", "prior_relative_std"),
+        targets=cfg("fits", "targets"),
         code_version=CODE_VERSION,
     message:
         "Parameter uncertainty of every fit of {wildcards.potential}"

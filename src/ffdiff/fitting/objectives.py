@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ffdiff.fitting.crystal import CrystalTarget, crystal_data, crystal_residual
 from ffdiff.neighbors import NeighborList
 from ffdiff.properties.elastic import elastic_constants, paper_convention
 from ffdiff.properties.equilibrium import equilibrium_lattice_constant
@@ -153,6 +154,19 @@ def _force_constant_rows_residual(energy_fn: EnergyFn, params: Params, data) -> 
     return (jnp.sqrt(counts)[:, None, None, None] * (rows - ref_rows)).ravel(), rows
 
 
+def init_crystal_loss(potential, targets: tuple[CrystalTarget, ...]) -> Loss:
+    """‖r‖ over the scalar targets of the zero-pressure crystal, r_k = (q_k(θ) − q_k,ref) / σ_k
+    (dimensionless; see :mod:`ffdiff.fitting.crystal`). Its aux is ``{"values": `[n]`}``, the
+    targets' quantities in their order. Losses over the same quantities share one compiled program
+    whatever their reference values."""
+    keys, data = crystal_data(targets)
+    return Loss(_shared(_crystal_loss, potential, keys), data)
+
+
+def _crystal_loss(potential, keys, params: Params, data) -> tuple[Array, dict[str, Array]]:
+    return _norm(*crystal_residual(potential, keys, params, data))
+
+
 def at_own_lattice(potential, loss: Loss) -> Loss:
     """``loss`` (elastic or force-constant) evaluated on its structure scaled to the potential's own
     zero-pressure lattice constant a0(params) of diamond
@@ -177,13 +191,15 @@ def _norm(residual: Array, aux: Any) -> tuple[Array, Any]:
 # Each Frobenius loss's residual vector (loss = ‖residual‖) and the target it compares.
 _RESIDUALS = {_elastic_loss: ("elastic", _elastic_residual),
               _force_constant_loss: ("force_constants", _force_constant_residual),
-              _force_constant_rows_loss: ("force_constants", _force_constant_rows_residual)}
+              _force_constant_rows_loss: ("force_constants", _force_constant_rows_residual),
+              _crystal_loss: ("crystal", crystal_residual)}
 
 
 def residuals(loss: Loss) -> dict[str, Loss]:
     """The residual vectors whose Frobenius norms make ``loss``, by target (``"elastic"`` in GPa,
     ``"force_constants"`` in eV/Å²): ``r.fn(params, r.data) -> (`[m]` residual, aux)`` with the loss's
-    own data, so ``‖r‖ = loss`` for one target and ``Σ_k w_k ‖r_k‖`` = a weighted sum's value."""
+    own data, so ``‖r‖ = loss`` for one target and ``Σ_k w_k ‖r_k‖`` = a weighted sum's value;
+    ``"crystal"`` (dimensionless) for :func:`init_crystal_loss`."""
     if loss.parts:
         return {target: r for _, _, part in loss.parts for target, r in residuals(part).items()}
     fn = loss.fn
@@ -192,7 +208,8 @@ def residuals(loss: Loss) -> dict[str, Loss]:
         target, residual_fn = _RESIDUALS[kind]
         return {target: Loss(_shared(_scaled, potential, residual_fn), loss.data)}
     if not (isinstance(fn, functools.partial) and fn.func in _RESIDUALS):
-        raise ValueError(f"expected a loss of init_elastic_loss or init_force_constant_loss, got {fn!r}")
+        raise ValueError(f"expected a loss of init_elastic_loss, init_force_constant_loss or init_crystal_loss, "
+                         f"got {fn!r}")
     target, residual_fn = _RESIDUALS[fn.func]
     return {target: Loss(_shared(residual_fn, *fn.args), loss.data)}
 

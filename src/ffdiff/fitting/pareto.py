@@ -36,7 +36,7 @@ import numpy as np
 from ffdiff.fitting.optimize import Objective, compile_objective, run_minimize
 from ffdiff.fitting.parameters import ParameterSpace
 from ffdiff.fitting.geometry import check_range
-from ffdiff.fitting.potential_fit import Reference, build_loss, fit_setup
+from ffdiff.fitting.potential_fit import Reference, build_loss, crystal_loss, fit_setup
 
 logger = logging.getLogger(__name__)
 
@@ -243,11 +243,16 @@ def pareto_potential(name: str, reference: Reference, *, lattice_constant: float
                      overrides: Mapping[str, float] | None = None, points: int = 15,
                      scalarization: str = "weighted", maxiter: int = 200) -> dict:
     """:func:`pareto_front` of one potential's elastic and force-constant losses against ``reference``
-    (both targets needed), from its original parameters (with ``overrides``)."""
+    (both targets needed), from its original parameters (with ``overrides``). With scalar targets
+    (``reference.crystal``) every point also gets ``crystal_loss``, their dimensionless loss
+    (:func:`ffdiff.fitting.objectives.init_crystal_loss`): what the third target pays along the front."""
     parts, space, geometry = pareto_setup(name, reference, lattice_constant=lattice_constant, fitted=fitted,
                                           overrides=overrides)
     front = pareto_front(parts, space, points=points, scalarization=scalarization, maxiter=maxiter)
+    third = compile_objective(crystal_loss(geometry, reference), space) if reference.crystal else None
     for point in front["points"]:
         check_range(geometry, space.base, space.unpack(jnp.asarray(point["x"])))
+        if third is not None:
+            point["crystal_loss"] = float(third.value(np.asarray(point["x"])))
     return {"potential": name, "fitted": list(fitted),
             "original": {k: float(v) for k, v in space.base.items()}, **front}

@@ -1,7 +1,9 @@
 """The paper's fits assembled from reference data: objectives, multi-start runs, property rows.
 
-An *objective* is one of ``elastic_standard``, ``elastic_paper``, ``phonon`` (force constants) or
-``multi`` (weighted elastic + force constants).
+An *objective* is one of ``elastic_standard``, ``elastic_paper``, ``phonon`` (force constants),
+``crystal`` (the scalar targets of :mod:`ffdiff.fitting.crystal`: lattice constant, cohesive energy,
+bulk modulus, phase energy differences) or ``multi`` (weighted elastic + force constants, + the
+scalar targets where their weight is not 0).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.data.phonopy import load_phonopy
+from ffdiff.fitting.crystal import CrystalTarget, crystal_targets
 from ffdiff.fitting.bands import BAND_PERCENTILES, laplace_samples, sampled_band
 from ffdiff.fitting.objectives import (
     Loss,
     at_own_lattice,
+    init_crystal_loss,
     init_elastic_loss,
     init_force_constant_loss,
     init_weighted_loss,
@@ -42,7 +46,7 @@ from ffdiff.typing import Params
 
 logger = logging.getLogger(__name__)
 
-OBJECTIVES = ("elastic_standard", "elastic_paper", "phonon", "multi")
+OBJECTIVES = ("elastic_standard", "elastic_paper", "phonon", "crystal", "multi")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,23 +56,31 @@ class Reference:
     Attributes:
         elastic: `[6, 6]` DFT stiffness in GPa (standard convention; None if no elastic fit).
         phonon: ``phonopy.Phonopy`` with DFT force constants (None if no force-constant fit).
+        crystal: scalar targets of the zero-pressure crystal (empty if none).
     """
 
     elastic: np.ndarray | None
     phonon: object | None = None
+    crystal: tuple[CrystalTarget, ...] = ()
 
 
 def build_loss(objective: str, geometry: Geometry, reference: Reference, params: Params,
                weights: Mapping[str, float] | None = None) -> Loss:
-    """``loss(params)`` of one objective (see module docstring)."""
+    """``loss(params)`` of one objective (see module docstring). ``weights`` (of ``multi``):
+    ``{"elastic", "force_constants"}`` and optionally ``"crystal"`` (a part only where not 0)."""
     if objective.startswith("elastic_"):
         return elastic_loss(geometry, reference, params, objective.removeprefix("elastic_"))
     if objective == "phonon":
         return force_constant_loss(geometry, reference, params)
+    if objective == "crystal":
+        return crystal_loss(geometry, reference)
     if objective == "multi":
-        return init_weighted_loss({"elastic": elastic_loss(geometry, reference, params),
-                                   "force_constants": force_constant_loss(geometry, reference, params)},
-                                  dict(weights or {}))
+        weights = dict(weights or {})
+        parts = {"elastic": elastic_loss(geometry, reference, params),
+                 "force_constants": force_constant_loss(geometry, reference, params)}
+        if weights.get("crystal", 0.0):
+            parts["crystal"] = crystal_loss(geometry, reference)
+        return init_weighted_loss(parts, {k: weights[k] for k in parts} if set(parts) <= set(weights) else weights)
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
 
 
@@ -87,6 +99,12 @@ def force_constant_loss(geometry: Geometry, reference: Reference, params: Params
     return at_own_lattice(geometry.potential, loss) if geometry.relaxed else loss
 
 
+def crystal_loss(geometry: Geometry, reference: Reference) -> Loss:
+    """‖(q − q_ref) / σ‖ over ``reference.crystal`` (dimensionless), at the potential's own zero-pressure
+    crystals whatever ``geometry`` says."""
+    return init_crystal_loss(geometry.potential, reference.crystal)
+
+
 def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray] | None:
     """(symmetry-independent atoms of phonopy's supercell, their orbit sizes), or None (the full
     force-constant loss is used then) if the reference force constants do not share that symmetry:
@@ -102,13 +120,13 @@ def symmetry_orbits(phonon, rtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]
 
 
 # The property row's name of each part's loss over the full matrix.
-_ROW_KEYS = {"elastic": "elastic_loss", "force_constants": "fc_loss"}
+_ROW_KEYS = {"elastic": "elastic_loss", "force_constants": "fc_loss", "crystal": "crystal_loss"}
 
 
 def _check_loss(objective: str, value: float, row: dict, loss: Loss) -> None:
     """The fitted loss at the starting parameters must equal the full-matrix one of ``property_row``."""
-    if objective == "phonon":
-        full = row["fc_loss"]
+    if objective in ("phonon", "crystal"):
+        full = row[_ROW_KEYS["force_constants" if objective == "phonon" else "crystal"]]
     elif loss.parts:
         full = loss.total({part: row[_ROW_KEYS[part]] for part in loss.weights})
     else:
@@ -140,6 +158,7 @@ class Properties:
     elastic: Loss | None
     force_constants: Loss | None
     orbits: tuple[np.ndarray, np.ndarray] | None
+    crystal: Loss | None = None
 
     def full_force_constants(self, params: Params) -> np.ndarray:
         """`[n, n, 3, 3]` force constants of phonopy's supercell (eV/Å²): the loss's rows of the
@@ -155,12 +174,14 @@ def properties(geometry: Geometry, reference: Reference, space: ParameterSpace) 
     elastic = reference.elastic is not None
     return Properties(reference, space, elastic_loss(geometry, reference, space.base) if elastic else None,
                       force_constant_loss(geometry, reference, space.base) if phonon else None,
-                      symmetry_orbits(reference.phonon) if phonon else None)
+                      symmetry_orbits(reference.phonon) if phonon else None,
+                      crystal_loss(geometry, reference) if reference.crystal else None)
 
 
 def property_row(props: Properties, params: Params) -> dict:
     """C11, C12, C44 (relaxed) and C44_0 (unrelaxed) in GPa, standard convention; the elastic and
-    force-constant losses (full matrix); phonon frequencies (THz); and, relaxed geometry, a0 (Å)."""
+    force-constant losses (full matrix); phonon frequencies (THz); relaxed geometry, a0 (Å); and with
+    scalar targets each one's value (named as :attr:`CrystalTarget.name`) and their loss ``crystal_loss``."""
     _, moduli = evaluate_at(props.elastic, props.space, params)
     c, reference = moduli["relaxed"], props.reference
     row = {"C11": c[0, 0], "C12": c[0, 1], "C44": c[3, 3], "C44_0": moduli["born"][3, 3],
@@ -172,6 +193,10 @@ def property_row(props: Properties, params: Params) -> dict:
         row["fc_loss"] = np.linalg.norm(fc - reference.phonon.force_constants)
         for point, freqs in frequencies_at(with_force_constants(reference.phonon, fc, symmetry=False)).items():
             row[f"nu_max_{point}"] = max(freqs)  # THz; at Γ the optical mode
+    if props.crystal is not None:
+        value, aux = evaluate_at(props.crystal, props.space, params)
+        row.update(zip((t.name for t in reference.crystal), np.asarray(aux["values"]), strict=True))
+        row["crystal_loss"] = value
     return {k: float(v) for k, v in row.items()}
 
 
@@ -182,6 +207,7 @@ def reference_row(reference: Reference) -> dict:
     if reference.phonon is not None:
         for point, freqs in frequencies_at(reference.phonon).items():
             row[f"nu_max_{point}"] = max(freqs)
+    row.update({t.name: t.value for t in reference.crystal})
     return {k: float(v) for k, v in row.items()}
 
 
@@ -205,7 +231,8 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
             (relative) drawn from ``seed``.
         maxiter: iterations per run.
         overrides: parameter values replacing the originals (fitted or not).
-        weights: ``{"elastic": w, "force_constants": w}`` of the ``multi`` objective.
+        weights: ``{"elastic": w, "force_constants": w}`` of the ``multi`` objective, and ``"crystal": w``
+            for ``reference.crystal`` (dimensionless loss; 0 or absent: not a part).
         regularization: strength of :func:`ffdiff.fitting.objectives.init_regularization` added to
             the loss (0: none), in the loss's units.
         geometry: ``"fixed"``: the elastic constants at ``lattice_constant`` and the force constants at
@@ -216,7 +243,8 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
         property rows of the original set, of every run (with its iteration history) and of the
-        lowest-loss run; and the fit's ``label`` in tables (the objective, marked for ``"all"``).
+        lowest-loss run; the fit's ``label`` in tables (the objective, marked for ``"all"``); and, for
+        ``multi``, its ``weights``.
     """
     geometry_name = geometry
     geometry, space = fit_setup(name, fitted, reference.phonon, lattice_constant, overrides, geometry_name)
@@ -237,6 +265,7 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     return {
         "potential": name, "objective": objective, "fitted": list(space.names),
         "label": fit_label(objective, fitted), "regularization": float(regularization), "geometry": geometry_name,
+        **({"weights": loss.weights} if objective == "multi" else {}),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
                      "properties": original_row},
         "runs": runs,
@@ -328,8 +357,9 @@ def posterior_band(props: Properties, geometry: Geometry, theta, laplace: Mappin
             "samples": n_samples, "seed": seed}
 
 
-def load_reference(elastic_json, phonopy_params=None) -> Reference:
-    """Reference from the reference stage's files (``elastic.json``, optional ``phonopy_params.yaml``)."""
+def load_reference(elastic_json, phonopy_params=None, targets: Mapping | None = None) -> Reference:
+    """Reference from the reference stage's files (``elastic.json``, optional ``phonopy_params.yaml``)
+    and the scalar targets of the config's ``fits.targets`` block (:func:`ffdiff.fitting.crystal.crystal_targets`)."""
     doc = json.loads(Path(elastic_json).read_text())
     phonon = load_phonopy(phonopy_params) if phonopy_params else None
-    return Reference(np.asarray(doc["matrix_gpa"], dtype=float), phonon)
+    return Reference(np.asarray(doc["matrix_gpa"], dtype=float), phonon, crystal_targets(targets))

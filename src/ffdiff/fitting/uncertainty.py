@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ffdiff.exceptions import UnidentifiableParametersError
+from ffdiff.fitting.crystal import crystal_values
 from ffdiff.fitting.objectives import Loss, _shared, residuals
 from ffdiff.fitting.optimize import COMPILER_OPTIONS
 from ffdiff.fitting.parameters import ParameterSpace, unpack
@@ -309,9 +310,11 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
     geometry, space = fit_setup(fits["potential"], fits["fitted"], reference.phonon, lattice_constant, overrides,
                              fits.get("geometry", "fixed"))
     params = {**space.base, **fits["best"]["params"]}
-    # The weights of the multi objective scale its loss, not the likelihood: any will do here.
-    loss = build_loss(fits["objective"], geometry, reference, params, {"elastic": 1.0, "force_constants": 1.0})
-    noise = {"elastic": sigma_elastic_gpa, "force_constants": sigma_force_constants_ev_a2}
+    # The weights of the multi objective scale its loss, not the likelihood: any but 0 will do here.
+    weights = {k: 1.0 for k, w in fits.get("weights", {"elastic": 1.0, "force_constants": 1.0}).items() if w}
+    loss = build_loss(fits["objective"], geometry, reference, params, weights)
+    # The scalar targets' residuals are in units of their own standard deviations.
+    noise = {"elastic": sigma_elastic_gpa, "force_constants": sigma_force_constants_ev_a2, "crystal": 1.0}
     linear = {target: linearise(r, space, params) for target, r in residuals(loss).items()}
     prior = None
     if prior_relative_std is not None:
@@ -321,6 +324,12 @@ def fit_uncertainty(fits: dict, reference: Reference, *, lattice_constant: float
                            space.pack(params), noise, space.names, prior=prior)
     names, props = property_fn(geometry, params, reference.phonon)
     values, jacobian = linearise(props, space, params)
+    extra = [t for t in reference.crystal if t.name not in names]  # the scalar targets' quantities
+    if extra:
+        keys = tuple(t.key for t in extra)
+        more, more_jacobian = linearise(Loss(_shared(crystal_values, geometry.potential, keys), None), space, params)
+        names = (*names, *(t.name for t in extra))
+        values, jacobian = np.concatenate([values, more]), np.concatenate([jacobian, more_jacobian])
     stds = delta_method(laplace.covariance, jacobian)
     logger.info("%s, %s: σ(θ) = %s, condition number %.3g", fits["potential"], fits["objective"],
                 dict(zip(space.names, laplace.std.tolist(), strict=True)), laplace.condition_number)

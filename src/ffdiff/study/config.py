@@ -22,8 +22,24 @@ def check_config(config: Mapping) -> None:
     Raises:
         ValueError: a constraint is violated; the message starts with the dotted config key.
     """
+    if "fits" in config:
+        _check_targets(config["fits"])
     if "gnn" in config:
         _check_gnn(config["gnn"])
+
+
+def _check_targets(fits: Mapping) -> None:
+    """An objective that uses the scalar targets has at least one."""
+    uses = []
+    for key, block in (("fits", fits), ("fits.all_parameters", fits["all_parameters"])):
+        if "crystal" in block["objectives"]:
+            uses.append(f"{key}.objectives has crystal")
+        if "multi" in block["objectives"] and block.get("weights", {}).get("crystal", 0):
+            uses.append(f"{key}.weights.crystal > 0")
+    targets = fits.get("targets") or {}
+    given = [k for k, v in targets.items() if v and (k != "phase_energy" or any(v.values()))]
+    if uses and not given:
+        raise ValueError(f"fits.targets: expected at least one scalar target ({'; '.join(uses)}), got none")
 
 
 def _check_gnn(gnn: Mapping) -> None:

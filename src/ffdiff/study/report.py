@@ -71,9 +71,11 @@ def fit_table(fits_docs: list[dict]) -> pd.DataFrame:
     return table[lead + fitted + [c for c in table.columns if c not in lead + fitted]]
 
 
-# Summary columns of the property rows' keys: C (GPa, standard convention), highest frequency (THz).
+# Summary columns of the property rows' keys: C (GPa, standard convention), highest frequency (THz), and
+# the scalar targets' quantities where the fits have them (ΔE of each phase too: "dE_<structure>").
 SUMMARY_PROPERTIES = {"C11": "C11 (GPa)", "C12": "C12 (GPa)", "C44": "C44 (GPa)", "nu_max_Gamma": "ν Γ optical (THz)",
-                      "nu_max_X": "ν X max (THz)", "nu_max_L": "ν L max (THz)"}
+                      "nu_max_X": "ν X max (THz)", "nu_max_L": "ν L max (THz)", "a0": "a0 (Å)",
+                      "E_coh": "E_coh (eV/atom)", "B": "B (GPa)"}
 
 
 def fit_summary(fits_docs: list[dict], uncertainties: list[dict] | None = None) -> pd.DataFrame:
@@ -101,7 +103,7 @@ def fit_summary(fits_docs: list[dict], uncertainties: list[dict] | None = None) 
                                  best_run(doc)["properties"], errors.get((name, doc["objective"]))))
     if fits_docs:
         rows.append(_summary_row("DFT", "reference", {}, [], fits_docs[0]["reference"]))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).dropna(axis=1, how="all")  # a property no row has
 
 
 def _summary_row(potential, fit, params, fitted, props, error: dict | None = None) -> dict:
@@ -111,9 +113,10 @@ def _summary_row(potential, fit, params, fitted, props, error: dict | None = Non
 
     parameters = ", ".join(f"{n} = {params[n]:.5f}" if error is None else f"{n} = {shown('parameters', n, params[n])}"
                            for n in fitted)
+    columns = {**SUMMARY_PROPERTIES, **{k: f"ΔE {k.removeprefix('dE_')} (eV/atom)" for k in props if k.startswith("dE_")}}
     return {"potential": potential, "fit": fit, "parameters": parameters,
             **{column: shown("properties", key, props[key]) if key in props else None
-               for key, column in SUMMARY_PROPERTIES.items()}}
+               for key, column in columns.items()}}
 
 
 def plus_minus(value: float, std: float) -> str:
@@ -276,12 +279,15 @@ def stability_page(table: pd.DataFrame, comparison: pd.DataFrame, scales: dict[s
 
 def pareto_table(fronts: list[dict]) -> pd.DataFrame:
     """One row per point of each :func:`ffdiff.fitting.pareto.pareto_potential` front: potential, raw
-    weights, both losses, then every fitted parameter of any potential (empty where one lacks it)."""
+    weights, both losses (and the scalar targets' ``crystal_loss`` where the fronts have it), then every
+    fitted parameter of any potential (empty where one lacks it)."""
     rows = [{"potential": doc["potential"], "w_elastic": p["w_elastic"], "w_fc": p["w_fc"],
-             "elastic_loss": p["elastic_loss"], "fc_loss": p["fc_loss"], "paper": p["paper"],
-             "dominated": p["dominated"], "converged": p["converged"], **p["params"]}
+             "elastic_loss": p["elastic_loss"], "fc_loss": p["fc_loss"], "crystal_loss": p.get("crystal_loss"),
+             "paper": p["paper"], "dominated": p["dominated"], "converged": p["converged"], **p["params"]}
             for doc in fronts for p in doc["points"]]
     head = ["potential", "w_elastic", "w_fc", "elastic_loss", "fc_loss"]
+    if any("crystal_loss" in p for doc in fronts for p in doc["points"]):
+        head.append("crystal_loss")
     names = list(dict.fromkeys(n for doc in fronts for n in doc["fitted"]))
     return pd.DataFrame(rows, columns=[*head, *names, "paper", "dominated", "converged"])
 
