@@ -71,11 +71,9 @@ def fit_table(fits_docs: list[dict]) -> pd.DataFrame:
     return table[lead + fitted + [c for c in table.columns if c not in lead + fitted]]
 
 
-# Summary columns of the property rows' keys: C (GPa, standard convention), highest frequency (THz), and
-# the scalar targets' quantities where the fits have them (ΔE of each phase too: "dE_<structure>").
+# Summary columns of the property rows' keys: C (GPa, standard convention), highest frequency (THz).
 SUMMARY_PROPERTIES = {"C11": "C11 (GPa)", "C12": "C12 (GPa)", "C44": "C44 (GPa)", "nu_max_Gamma": "ν Γ optical (THz)",
-                      "nu_max_X": "ν X max (THz)", "nu_max_L": "ν L max (THz)", "a0": "a0 (Å)",
-                      "E_coh": "E_coh (eV/atom)", "B": "B (GPa)"}
+                      "nu_max_X": "ν X max (THz)", "nu_max_L": "ν L max (THz)"}
 
 
 def fit_summary(fits_docs: list[dict], uncertainties: list[dict] | None = None) -> pd.DataFrame:
@@ -103,7 +101,7 @@ def fit_summary(fits_docs: list[dict], uncertainties: list[dict] | None = None) 
                                  best_run(doc)["properties"], errors.get((name, doc["objective"]))))
     if fits_docs:
         rows.append(_summary_row("DFT", "reference", {}, [], fits_docs[0]["reference"]))
-    return pd.DataFrame(rows).dropna(axis=1, how="all")  # a property no row has
+    return pd.DataFrame(rows)
 
 
 def _summary_row(potential, fit, params, fitted, props, error: dict | None = None) -> dict:
@@ -113,10 +111,9 @@ def _summary_row(potential, fit, params, fitted, props, error: dict | None = Non
 
     parameters = ", ".join(f"{n} = {params[n]:.5f}" if error is None else f"{n} = {shown('parameters', n, params[n])}"
                            for n in fitted)
-    columns = {**SUMMARY_PROPERTIES, **{k: f"ΔE {k.removeprefix('dE_')} (eV/atom)" for k in props if k.startswith("dE_")}}
     return {"potential": potential, "fit": fit, "parameters": parameters,
             **{column: shown("properties", key, props[key]) if key in props else None
-               for key, column in columns.items()}}
+               for key, column in SUMMARY_PROPERTIES.items()}}
 
 
 def plus_minus(value: float, std: float) -> str:
