@@ -25,7 +25,7 @@ def run(wildcards, inputs, params, outputs) -> None:
             fits, reference, lattice_constant=params.lattice_constant,
             sigma_elastic_gpa=params.noise["elastic_gpa"],
             sigma_force_constants_ev_a2=params.noise["force_constants_ev_a2"], overrides=start,
-            prior_relative_std=params.prior_all if fits.get("label", fits["objective"]) != fits["objective"] else None,
+            prior_relative_std=params.prior_all if fits.get("all_parameters") else None,
         )
         logger.info("%s: parameters %s", result["objective"], result["parameters"])
         results.append(result)

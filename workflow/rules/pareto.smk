@@ -24,6 +24,7 @@ rule pareto:
         scalarization=cfg("fits", "pareto", "scalarization"),
         maxiter=cfg("fits", "pareto", "maxiter"),
         nsga2=cfg("fits", "pareto", "nsga2"),
+        divisions=cfg("fits", "pareto", "divisions"),
         targets=cfg("fits", "targets"),
         code_version=CODE_VERSION,
     message:

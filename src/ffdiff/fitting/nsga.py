@@ -21,14 +21,14 @@ HV_MARGIN = 0.1  # reference point 10 % of the normalised range beyond the nadir
 
 
 def hypervolume(losses, norm: Normalisation, margin: float = HV_MARGIN) -> float:
-    """Area dominated by ``losses`` (`[m, 2]`, raw: elastic, force-constant) up to the reference
-    point, in normalised units (1.21 would be the whole box for margin 0.1; points beyond the
-    reference point add nothing)."""
+    """Area (volume, for three losses) dominated by ``losses`` (`[m, k]`, raw, in ``norm``'s order) up to
+    the reference point, in normalised units (1.21 would be the whole box of two losses for margin
+    0.1; points beyond the reference point add nothing)."""
     from pymoo.indicators.hv import HV
 
     f = norm(np.atleast_2d(losses))
     f = f[np.all(np.isfinite(f), axis=1)]
-    return float(HV(ref_point=np.full(2, 1.0 + margin))(f)) if len(f) else 0.0
+    return float(HV(ref_point=np.full(f.shape[1], 1.0 + margin))(f)) if len(f) else 0.0
 
 
 def box(space: ParameterSpace, spread: float) -> tuple[np.ndarray, np.ndarray]:

@@ -233,7 +233,12 @@ def run_minimize(objective: Objective, space: ParameterSpace, start, method: str
         key = u.tobytes()
         if key not in cache:  # the accepted point was usually just evaluated by the line search
             value, _, grad = objective.evaluate(space.bounded(u))
-            cache[key] = float(value), np.asarray(grad) * space.jacobian(u), np.asarray(grad)
+            value, grad = float(value), np.asarray(grad)
+            if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+                # NaN: a relaxation inside the loss failed there (no minimum, beyond its list). inf
+                # makes the line search step back, where NaN would end the run.
+                value, grad = np.inf, np.zeros_like(grad)
+            cache[key] = value, grad * space.jacobian(u), grad
         return cache[key]
 
     def fun(z):

@@ -71,19 +71,19 @@ class Normalisation:
 
 
 class Evaluator:
-    """Both losses and their gradients at θ, through the parts' compiled programs; counts the
-    distinct θ evaluated (one evaluation = both losses with their gradients)."""
+    """The losses ``names`` (default :data:`PARTS`) and their gradients at θ, through the parts' compiled
+    programs; counts the distinct θ evaluated (one evaluation = every loss with its gradient)."""
 
-    def __init__(self, parts: Mapping[str, Objective]):
-        self.parts, self.n_eval, self._cache = parts, 0, {}
+    def __init__(self, parts: Mapping[str, Objective], names: Sequence[str] = PARTS):
+        self.parts, self.names, self.n_eval, self._cache = parts, tuple(names), 0, {}
 
     def __call__(self, theta) -> tuple[np.ndarray, np.ndarray]:
-        """(`[2]` losses, `[2, n_fitted]` gradients)."""
+        """(`[k]` losses, `[k, n_fitted]` gradients), k = len(names)."""
         theta = np.asarray(theta, dtype=np.float64)
         key = theta.tobytes()
         if key not in self._cache:
             self.n_eval += 1
-            out = [self.parts[k].value_and_grad(theta) for k in PARTS]
+            out = [self.parts[k].value_and_grad(theta) for k in self.names]
             self._cache = {key: (np.array([float(v) for v, _ in out]), np.stack([np.asarray(g) for _, g in out]))}
         return self._cache[key]
 
@@ -213,9 +213,9 @@ def _paper_point(evaluate: Evaluator, space: ParameterSpace, norm: Normalisation
     return {**_point(evaluate, norm, space, run, t, scalarization), "paper": True}
 
 
-def _flag_dominated(front: list[dict], rtol: float = 1e-9) -> None:
-    """Mark each point another point beats in one loss and matches in the other (to ``rtol``)."""
-    f = np.array([[p["elastic_loss"], p["fc_loss"]] for p in front])
+def _flag_dominated(front: list[dict], rtol: float = 1e-9, keys: Sequence[str] = ("elastic_loss", "fc_loss")) -> None:
+    """Mark each point another point beats in one loss and matches or beats in the others (to ``rtol``)."""
+    f = np.array([[p[k] for k in keys] for p in front])
     tol = rtol * np.abs(f).max(axis=0)
     for i, point in enumerate(front):
         point["dominated"] = bool(np.any(np.all(f <= f[i] + tol, axis=1) & np.any(f < f[i] - tol, axis=1)))

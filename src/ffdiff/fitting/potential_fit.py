@@ -243,8 +243,8 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     Returns:
         ``{"original": {...}, "runs": [...], "best": {...}, "reference": {...}}``: parameters and
         property rows of the original set, of every run (with its iteration history) and of the
-        lowest-loss run; the fit's ``label`` in tables (the objective, marked for ``"all"``); and, for
-        ``multi``, its ``weights``.
+        lowest-loss run; the fit's ``label`` in tables (the objective, marked for ``"all"``), whether it
+        fitted ``all_parameters``; and, for ``multi``, its ``weights``.
     """
     geometry_name = geometry
     geometry, space = fit_setup(name, fitted, reference.phonon, lattice_constant, overrides, geometry_name)
@@ -264,7 +264,8 @@ def fit_potential(name: str, objective: str, reference: Reference, *, lattice_co
     best = min(runs, key=lambda r: r["loss"])
     return {
         "potential": name, "objective": objective, "fitted": list(space.names),
-        "label": fit_label(objective, fitted), "regularization": float(regularization), "geometry": geometry_name,
+        "label": fit_label(objective, fitted), "all_parameters": fitted == "all", "regularization": float(regularization),
+        "geometry": geometry_name,
         **({"weights": loss.weights} if objective == "multi" else {}),
         "original": {"params": {k: float(v) for k, v in params0.items()}, "loss": original_loss,
                      "properties": original_row},

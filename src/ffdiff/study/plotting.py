@@ -233,6 +233,12 @@ def pareto_front(front: dict):
         f = np.array(sorted(front["nsga2"]["front"]))
         ax.plot(f[:, 0], f[:, 1], "s", ms=3, mfc="none", color="C2",
                 label=f"NSGA-II (seed {front['nsga2']['seed']}, {front['nsga2']['history'][-1]['n_eval']} evaluations)")
+    if front.get("surface"):  # the three-loss surface, projected, coloured by the scalar targets' loss
+        surface = front["surface"]["points"]
+        shown = ax.scatter([p["elastic_loss"] for p in surface], [p["fc_loss"] for p in surface],
+                           c=[p["crystal_loss"] for p in surface], s=14, marker="D", cmap="viridis", zorder=3,
+                           label=f"with scalar targets ({len(surface)} points)")
+        fig.colorbar(shown, ax=ax, label="scalar-target loss [σ]")
     ax.set(xlabel="elastic loss ‖C − C_DFT‖ [GPa]", ylabel="force-constant loss ‖Φ − Φ_DFT‖ [eV/Å²]",
            title=f"{front['potential'].upper()}: elastic against force-constant fit")
     ax.legend(frameon=False, fontsize=7)

@@ -274,17 +274,22 @@ def stability_page(table: pd.DataFrame, comparison: pd.DataFrame, scales: dict[s
     return "\n".join(lines) + "\n"
 
 
+_PARETO_NUMBERS = ("w_elastic", "w_fc", "w_crystal", "elastic_loss", "fc_loss", "crystal_loss")
+
+
 def pareto_table(fronts: list[dict]) -> pd.DataFrame:
     """One row per point of each :func:`ffdiff.fitting.pareto.pareto_potential` front: potential, raw
-    weights, both losses (and the scalar targets' ``crystal_loss`` where the fronts have it), then every
-    fitted parameter of any potential (empty where one lacks it)."""
-    rows = [{"potential": doc["potential"], "w_elastic": p["w_elastic"], "w_fc": p["w_fc"],
-             "elastic_loss": p["elastic_loss"], "fc_loss": p["fc_loss"], "crystal_loss": p.get("crystal_loss"),
+    weights, both losses (and the scalar targets' weight and ``crystal_loss`` where the fronts have
+    them), then every fitted parameter of any potential (empty where one lacks it). ``front`` says which:
+    ``elastic-fc`` (the two-loss front) or ``elastic-fc-crystal`` (the three-loss surface)."""
+    rows = [{"potential": doc["potential"], "front": front, **{k: p.get(k) for k in _PARETO_NUMBERS},
              "paper": p["paper"], "dominated": p["dominated"], "converged": p["converged"], **p["params"]}
-            for doc in fronts for p in doc["points"]]
-    head = ["potential", "w_elastic", "w_fc", "elastic_loss", "fc_loss"]
-    if any("crystal_loss" in p for doc in fronts for p in doc["points"]):
-        head.append("crystal_loss")
+            for doc in fronts
+            for front, points in (("elastic-fc", doc["points"]),
+                                  ("elastic-fc-crystal", doc.get("surface", {}).get("points", [])))
+            for p in points]
+    present = [k for k in _PARETO_NUMBERS if any(row[k] is not None for row in rows)]
+    head = ["potential", "front", *present]
     names = list(dict.fromkeys(n for doc in fronts for n in doc["fitted"]))
     return pd.DataFrame(rows, columns=[*head, *names, "paper", "dominated", "converged"])
 
