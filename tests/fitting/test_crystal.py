@@ -24,32 +24,27 @@ TARGETS = {"lattice_constant": {"value": 5.466164, "std": 0.02, "source": "PBE"}
            "phase_energy": {"beta_sn": {"value": 0.25, "std": 0.05, "source": "DFT"}}}
 
 
-def test_loss_counts_each_misfit_in_its_own_standard_deviations():
-    """EDIP at its defaults: the loss is √Σ((q − q_ref)/σ)² of the quantities equilibrium_crystal gives
-    (cohesive energy = −E/atom, the phase energy a difference of two relaxations), aux the quantities."""
-    potential = get_potential("edip")
+def test_loss_and_its_gradient_through_both_relaxations():
+    """SW, every target: the compiled loss is √Σ((q − q_ref)/σ)² of the quantities equilibrium_crystal
+    gives (cohesive energy = −E/atom, the phase energy a difference of two relaxations), its aux those
+    quantities, and its gradient over (ε, σ, λ, A) equals central differences."""
+    potential = get_potential("sw")
     params = potential.params()
     targets = crystal_targets(TARGETS)
-    loss = build_loss("crystal", Geometry(potential, 5.430, None), Reference(DFT, None, targets), params)
-    value, aux = jax.jit(loss.fn)(params, loss.data)
-    diamond, beta = (equilibrium_crystal(potential, params, s) for s in ("diamond", "beta_sn"))
+    loss = build_loss("crystal", Geometry(potential, 5.431, None), Reference(DFT, None, targets), params)
+    space = ParameterSpace(("epsilon", "sigma", "lam", "A"), params)
+    objective = compile_objective(loss, space)
+    theta = np.asarray(space.pack(params)) * np.array([1.03, 0.99, 1.02, 0.98])
+    value, aux, _ = objective.evaluate(theta)
+    moved = space.unpack(jax.numpy.asarray(theta))
+    diamond, beta = (equilibrium_crystal(potential, moved, s) for s in ("diamond", "beta_sn"))
     expected = np.array([diamond["lattice_constant"], -diamond["energy_per_atom"], diamond["bulk_modulus"],
                          beta["energy_per_atom"] - diamond["energy_per_atom"]])
     np.testing.assert_allclose(aux["values"], expected, rtol=1e-12)
     misfit = (expected - [t.value for t in targets]) / [t.std for t in targets]
     assert float(value) == pytest.approx(np.linalg.norm(misfit), rel=1e-12)
     assert [t.name for t in targets] == ["a0", "E_coh", "B", "dE_beta_sn"]
-
-
-def test_gradient_matches_finite_differences():
-    """Through both relaxations (diamond and β-Sn with c/a), every SW parameter that moves them."""
-    potential = get_potential("sw")
-    params = potential.params()
-    loss = build_loss("crystal", Geometry(potential, 5.431, None), Reference(DFT, None, crystal_targets(TARGETS)),
-                      params)
-    space = ParameterSpace(("epsilon", "sigma", "lam", "A"), params)
-    theta = np.asarray(space.pack(params)) * np.array([1.03, 0.99, 1.02, 0.98])
-    assert_gradient_matches_differences(compile_objective(loss, space), theta)
+    assert_gradient_matches_differences(objective, theta)
 
 
 def test_fit_of_sws_two_scales_reaches_the_exact_optimum():
