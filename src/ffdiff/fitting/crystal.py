@@ -72,10 +72,6 @@ class CrystalTarget:
         return f"{short}_{self.structure}" if self.quantity == "phase_energy" else short
 
     @property
-    def unit(self) -> str:
-        return QUANTITIES[self.quantity][0]
-
-    @property
     def key(self) -> tuple[str, str]:
         return self.quantity, self.structure
 
@@ -121,8 +117,7 @@ def crystal_data(targets: Sequence[CrystalTarget]):
 
 
 def crystal_residual(potential: Potential, keys, params: Params, data) -> tuple[Array, dict[str, Array]]:
-    """`[n]` residual (q − q_ref) / σ; aux ``{quantity: value}`` by (quantity, structure) key order as
-    ``"values"``."""
+    """`[n]` residual (q − q_ref) / σ; aux ``{"values": `[n]` q}``, in the order of ``keys``."""
     values, stds = data
     q = crystal_properties(potential, params, keys)
     return (q - values) / stds, {"values": q}

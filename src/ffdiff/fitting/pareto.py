@@ -176,7 +176,7 @@ def pareto_front(parts: Mapping[str, Objective], space: ParameterSpace, *, point
     front.append(_point(evaluate, norm, space, ends[1], angles[-1]))
     paper = _paper_point(evaluate, space, norm, front, maxiter, scalarization)
     front = sorted([*front, paper], key=lambda p: p["t"])
-    _flag_dominated(front)
+    flag_dominated(front)
     violations = monotone_violations(front)
     if violations:
         logger.warning("the front is not monotone between points %s", [v["between"] for v in violations])
@@ -213,7 +213,7 @@ def _paper_point(evaluate: Evaluator, space: ParameterSpace, norm: Normalisation
     return {**_point(evaluate, norm, space, run, t, scalarization), "paper": True}
 
 
-def _flag_dominated(front: list[dict], rtol: float = 1e-9, keys: Sequence[str] = ("elastic_loss", "fc_loss")) -> None:
+def flag_dominated(front: list[dict], rtol: float = 1e-9, keys: Sequence[str] = ("elastic_loss", "fc_loss")) -> None:
     """Mark each point another point beats in one loss and matches or beats in the others (to ``rtol``)."""
     f = np.array([[p[k] for k in keys] for p in front])
     tol = rtol * np.abs(f).max(axis=0)

@@ -23,7 +23,7 @@ import numpy as np
 from ffdiff.fitting.geometry import check_range
 from ffdiff.fitting.optimize import Objective, compile_objective
 from ffdiff.fitting.parameters import ParameterSpace
-from ffdiff.fitting.pareto import END_OPTIONS, Evaluator, Normalisation, _flag_dominated, minimise_weighted
+from ffdiff.fitting.pareto import END_OPTIONS, Evaluator, Normalisation, flag_dominated, minimise_weighted
 from ffdiff.fitting.potential_fit import Reference, build_loss, fit_setup
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def pareto_surface(parts: Mapping[str, Objective], space: ParameterSpace, *, div
                               options=END_OPTIONS)
     paper_weights = np.array([1.0, 1.0, 0.0]) * norm.span
     points.append({**_point(evaluate, norm, space, paper, paper_weights / paper_weights.sum()), "paper": True})
-    _flag_dominated(points, keys=tuple(COLUMNS.values()))
+    flag_dominated(points, keys=tuple(COLUMNS.values()))
     logger.info("surface of %d points, %d dominated, %d evaluations", len(points),
                 sum(p["dominated"] for p in points), evaluate.n_eval)
     return {"names": list(space.names), "utopia": norm.utopia.tolist(), "nadir": norm.nadir.tolist(),

@@ -80,7 +80,8 @@ def build_loss(objective: str, geometry: Geometry, reference: Reference, params:
                  "force_constants": force_constant_loss(geometry, reference, params)}
         if weights.get("crystal", 0.0):
             parts["crystal"] = crystal_loss(geometry, reference)
-        return init_weighted_loss(parts, {k: weights[k] for k in parts} if set(parts) <= set(weights) else weights)
+        # the parts' weights; a missing one is left for init_weighted_loss to name
+        return init_weighted_loss(parts, {k: weights[k] for k in parts if k in weights})
     raise ValueError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
 
 
