@@ -20,6 +20,22 @@ def _liquid_like(seed=0):
     return atoms
 
 
+def _edip_labelled(snapshots):
+    """``snapshots`` with EDIP energies and forces. One calculator labels them all: it keeps its list's
+    capacities from frame to frame, so one compiled program serves every frame (a calculator per
+    frame sizes a list per frame, and every new size compiles anew)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from ffdiff import Calculator
+
+    calculator = Calculator("edip")
+    for atoms in snapshots:
+        atoms.calc = calculator
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+    return snapshots
+
+
 def test_rdf_loss_gradient_matches_finite_differences():
     """d(RDF MSE after 20 MD steps)/d(weights) against central differences, float64, 1e-4 relative."""
     model, params = new_model(SMALL, seed=1, energy_per_atom=-4.6)
@@ -31,13 +47,16 @@ def test_rdf_loss_gradient_matches_finite_differences():
     draw = init_rdf_loss(model, starts, atoms.cell.array, g_ref, rdf, md, replicas=2)
     rdf_key = jax.random.key(3)
 
-    def loss(p):
-        return draw(p, rdf_key)
+    # one program (the key an argument) gives the gradient and every value below; a value-only
+    # program would be one more compilation
+    value_and_grad = jax.jit(jax.value_and_grad(draw))
+    grads = value_and_grad(params, rdf_key)[1]
 
-    grads = jax.jit(jax.grad(loss))(params)
-    value = jax.jit(loss)
+    def value(p, key):
+        return value_and_grad(p, key)[0]
+
     # every step draws afresh: another key, other starts and velocities, another loss
-    assert float(value(params)) != float(jax.jit(draw)(params, jax.random.key(4)))
+    assert float(value(params, rdf_key)) != float(value(params, jax.random.key(4)))
     leaves = [("decoder", "w", (3, 0)), ("steps", "step0", "message", "layer1", "w", (2, 5)),
               ("edge_embedding", "w", (1, 4))]
     for *path, index in leaves:
@@ -50,7 +69,7 @@ def test_rdf_loss_gradient_matches_finite_differences():
             tree = jax.tree.map(lambda x: x, params)
             parent = at(tree, path[:-1])
             parent[path[-1]] = parent[path[-1]].at[index].add(h)
-            return float(value(tree))
+            return float(value(tree, rdf_key))
 
         h = 1e-5
         fd = (shifted(h) - shifted(-h)) / (2 * h)
@@ -61,18 +80,14 @@ def test_rdf_loss_gradient_matches_finite_differences():
 
 @pytest.fixture(scope="module")
 def frames():
-    from ffdiff import Calculator
-
     rng = np.random.default_rng(0)
     snapshots = []
     for k in range(24):
         atoms = bulk("Si", "diamond", a=5.431, cubic=True)
         atoms.positions += rng.normal(0.0, 0.08, atoms.positions.shape)
-        atoms.calc = Calculator("edip")
-        atoms.get_potential_energy()
         atoms.info["source"] = "edip-rattled"
         snapshots.append(atoms)
-    return Dataset.from_frames(snapshots)
+    return Dataset.from_frames(_edip_labelled(snapshots))
 
 
 def test_training_stops_at_a_non_finite_loss(frames, tmp_path):
@@ -189,9 +204,10 @@ def test_padded_frames_do_not_change_the_loss(frames):
     model, params = new_model(SMALL, seed=3, energy_per_atom=-4.6)
     stacked = stack_frames(frames, model.config.cutoff)
     weights = {"energy": 2.0, "forces": 1.0}
-    real = float(energy_force_loss(model, params, stacked.take(np.arange(3)), weights))
-    padded = float(energy_force_loss(model, params, stacked.take(np.array([0, 1, 2, 5, 6])), weights,
-                                     np.array([1.0, 1.0, 1.0, 0.0, 0.0])))
+    # compiled, as training evaluates it (op by op, each operation would compile a program of its own)
+    real = float(jax.jit(lambda p, b: energy_force_loss(model, p, b, weights))(params, stacked.take(np.arange(3))))
+    padded = float(jax.jit(lambda p, b, w: energy_force_loss(model, p, b, weights, w))(
+        params, stacked.take(np.array([0, 1, 2, 5, 6])), np.array([1.0, 1.0, 1.0, 0.0, 0.0])))
     assert padded == pytest.approx(real, rel=1e-12)
 
 
@@ -208,8 +224,10 @@ def test_gradient_accumulated_piece_by_piece_equals_the_whole_batchs(frames):
     weights = {"energy": 2.0, "forces": 1.0}
     loss = lambda p, b, w: energy_force_loss(model, p, b, weights, w)  # noqa: E731
     extra = lambda p: 0.1 * jax.numpy.sum(p["decoder"]["w"] ** 2)  # noqa: E731
-    value, grads = batch_value_and_grad(loss, params, batch, weight, extra, chunk_atoms=2 * n_atoms)
-    whole, whole_grads = jax.value_and_grad(lambda p: loss(p, batch, weight) + extra(p))(params)
+    # both compiled, as in a training step (op by op, each operation would compile a program of its own)
+    value, grads = jax.jit(lambda p, b, w: batch_value_and_grad(loss, p, b, w, extra, chunk_atoms=2 * n_atoms))(
+        params, batch, weight)
+    whole, whole_grads = jax.jit(jax.value_and_grad(lambda p, b, w: loss(p, b, w) + extra(p)))(params, batch, weight)
     assert float(value) == pytest.approx(float(whole), rel=1e-12)
     for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(whole_grads), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * float(np.max(np.abs(b))))
@@ -222,8 +240,9 @@ def test_batched_graph_equals_frame_by_frame(frames):
 
     model, params = new_model({**SMALL, "angular": 2}, seed=4, energy_per_atom=-4.6)
     batch = stack_frames(frames, model.config.cutoff).take(np.arange(4))
-    energy, forces = predict(model, params, batch)
-    alone_energy, alone_forces = predict(model.energy, params, batch)  # mapped over frames
+    # both compiled (op by op, each operation would compile a program of its own)
+    energy, forces = jax.jit(lambda p, b: predict(model, p, b))(params, batch)
+    alone_energy, alone_forces = jax.jit(lambda p, b: predict(model.energy, p, b))(params, batch)  # mapped over frames
     np.testing.assert_allclose(energy, alone_energy, rtol=0, atol=1e-10)
     np.testing.assert_allclose(forces, alone_forces, rtol=0, atol=1e-10)
     assert np.abs(np.asarray(forces)).max() > 1e-3  # not vacuous: untrained weights, scale 1 eV
@@ -269,7 +288,11 @@ def test_models_round_trip_through_their_file(config, frames, tmp_path):
     assert loaded.name == model.name == config.get("kind", "mpgnn") and loaded.config == model.config
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), weights, params)
     batch = stack_frames(frames, model.config.cutoff).take(np.arange(2))
-    np.testing.assert_array_equal(predict(loaded, weights, batch)[0], predict(model, params, batch)[0])
+
+    def energy(potential, p):  # compiled (op by op, each operation would compile a program of its own)
+        return jax.jit(lambda p, b: predict(potential, p, b)[0])(p, batch)
+
+    np.testing.assert_array_equal(energy(loaded, weights), energy(model, params))
 
 
 def test_model_settings_per_kind():
@@ -311,8 +334,10 @@ def test_energy_graph_net_trains_through_the_chain(frames):
     splits = {"train": stacked.take(np.arange(16)), "validation": stacked.take(np.arange(16, 24))}
     settings = TrainSettings(epochs=4, batch_size=4, learning_rate=3e-3, seed=0)
     best, history, *_ = fit_energies_forces(model, start, splits, settings, progress=False)
-    loss = lambda p, b: energy_force_loss(model, p, b, settings.weights)  # noqa: E731
-    validation = mean_loss(lambda p, b, *w: loss(p, b), splits["validation"], 8)
+    # the validation loss fit_energies_forces compiles (every frame at weight 1: the plain mean over
+    # the 8 frames), so its program is loaded, not compiled again
+    loss = lambda p, b, w: energy_force_loss(model, p, b, settings.weights, w)  # noqa: E731
+    validation = mean_loss(loss, splits["validation"], settings.batch_size)
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert validation(best) < validation(start), (validation(start), validation(best))
 
@@ -344,21 +369,19 @@ def test_rdf_arms_set_the_term_to_its_share_and_log_it():
     """fit_rdf: the weight makes the RDF term the asked share of the loss at the start, the share is
     logged per epoch near it, a rerun is bit-identical (fresh draws come from the step's key), and
     share 0 (the control arm) trains on energies and forces alone."""
-    from ffdiff import Calculator
     from ffdiff.fitting.gnn import fit_rdf, reference_rdf, rdf_weight
 
     rng = np.random.default_rng(1)
     atoms_list = []
-    for _ in range(8):
+    for _ in range(9):
         atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
         atoms.positions += rng.normal(0.0, 0.15, atoms.positions.shape)
-        atoms.calc = Calculator("edip")
-        atoms.get_potential_energy()
         atoms_list.append(atoms)
-    data = Dataset.from_frames(atoms_list, "rattled")
+    data = Dataset.from_frames(_edip_labelled(atoms_list), "rattled")
     model, start = new_model(SMALL, seed=0, **normalisation(data))
     stacked = stack_frames(data, model.config.cutoff)
-    splits = {"train": stacked.take(np.arange(6)), "validation": stacked.take(np.arange(6, 8))}
+    # validation batches of the training batches' size (3 frames): one compiled E/F loss serves both
+    splits = {"train": stacked.take(np.arange(6)), "validation": stacked.take(np.arange(6, 9))}
     starts = {"train": data.positions[:6], "validation": data.positions[6:]}
     rdf = RDFSettings(r_min=1.5, r_max=4.8, n_points=34, sigma=0.15)
     g_ref = reference_rdf(data, rdf) * 0.9  # a target the model is away from

@@ -18,6 +18,7 @@ from ffdiff.neighbors import check_room, guard, neighbor_list, short_overflow
 from ffdiff.potentials import graph_network, mpgnn
 
 POTENTIALS = Path(__file__).resolve().parents[2] / "src/ffdiff/potentials"
+_short_overflow = jax.jit(short_overflow)  # one compilation per list, not one per operation and shape
 
 
 def _classical(name):
@@ -50,13 +51,14 @@ def test_every_potential_is_nan_on_a_short_list_one_slot_short(name):
     x, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
     fitted = neighbor_list(atoms.positions, atoms.cell.array, cutoff, skin=1.0, triplets=triplets,
                            short=True, short_multiplier=1.5)
-    needed, over = short_overflow(fitted, x, box)
+    value_and_grad = jax.jit(jax.value_and_grad(energy, argnums=1))  # compiled, as every caller runs it
+    needed, over = _short_overflow(fitted, x, box)
     assert fitted.short_capacity and not bool(over)
-    value, forces = jax.value_and_grad(energy, argnums=1)(params, x, box, fitted)
+    value, forces = value_and_grad(params, x, box, fitted)
     assert np.isfinite(float(value)) and np.isfinite(np.asarray(forces)).all()
     tight = dataclasses.replace(fitted, short_capacity=int(needed[0]) - 1)
-    assert bool(short_overflow(tight, x, box)[1])
-    value, forces = jax.value_and_grad(energy, argnums=1)(params, x, box, tight)
+    assert bool(_short_overflow(tight, x, box)[1])
+    value, forces = value_and_grad(params, x, box, tight)
     assert np.isnan(float(value)) and np.isnan(np.asarray(forces)).all()
 
 

@@ -1,5 +1,7 @@
 """jax.grad through energy, Σ|F|² and stress reaches every parameter and equals finite differences."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,13 +10,18 @@ import pytest
 from ffdiff import get_potential, neighbor_list
 from ffdiff.properties.static import energy_forces_stress, to_voigt
 
+STRUCTURES = ["rattled0.15", "liquid64"]
+SKIN = 0.3  # Å: keeps pairs near the cutoff listed while finite differences move the cutoff itself
 
-def _observables(potential, position, box, nbrs):
-    def fn(params):
-        e, f, s = energy_forces_stress(potential.energy, params, position, box, nbrs)
-        return jnp.concatenate([e[None], jnp.sum(f**2)[None], to_voigt(s)])
 
-    return fn
+def _observables(name, params, position, box, nbrs):
+    e, f, s = energy_forces_stress(get_potential(name).energy, params, position, box, nbrs)
+    return jnp.concatenate([e[None], jnp.sum(f**2)[None], to_voigt(s)])
+
+
+# The structure is an argument: one compilation per potential serves every cell listed at one capacity.
+_values = jax.jit(_observables, static_argnums=0)
+_jacobian = jax.jit(jax.jacrev(_observables, argnums=1), static_argnums=0)
 
 
 def _richardson(fn, params, key, h):
@@ -26,18 +33,29 @@ def _richardson(fn, params, key, h):
     return (4 * central(h / 2) - central(h)) / 3
 
 
+@pytest.fixture(scope="module")
+def capacity(structures):
+    """Per potential, the most edges and triplets any of the structures lists (the cells are listed at
+    that capacity)."""
+    out = {}
+    for name in ("sw", "edip", "tersoff"):
+        potential = get_potential(name)
+        lists = [neighbor_list(structures[s].positions, structures[s].cell.array,
+                               potential.cutoff(potential.params()), skin=SKIN) for s in STRUCTURES]
+        out[name] = tuple(max(n.capacity[k] for n in lists) for k in range(2))
+    return out
+
+
 @pytest.mark.parametrize("name", ["sw", "edip", "tersoff"])
-@pytest.mark.parametrize("structure", ["rattled0.15", "liquid64"])
-def test_parameter_gradients(structures, name, structure):
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_parameter_gradients(structures, capacity, name, structure):
     potential = get_potential(name)
     params = potential.params()
     atoms = structures[structure]
     position, box = jnp.asarray(atoms.positions), jnp.asarray(atoms.cell.array)
-    # The skin keeps pairs near the cutoff listed while finite differences move the cutoff itself.
-    nbrs = neighbor_list(position, box, potential.cutoff(params), skin=0.3)
-    fn = _observables(potential, position, box, nbrs)
-    jac = jax.jit(jax.jacrev(fn))(params)
-    fn = jax.jit(fn)
+    nbrs = neighbor_list(position, box, potential.cutoff(params), skin=SKIN, capacity=capacity[name])
+    jac = _jacobian(name, params, position, box, nbrs)
+    fn = functools.partial(_values, name, position=position, box=box, nbrs=nbrs)
     for key, value in params.items():
         ad = np.asarray(jac[key])
         assert np.all(np.isfinite(ad)), key
